@@ -1,0 +1,146 @@
+// .npy/.npz I/O (see npy.h). The header is a Python dict literal; we parse the three keys we need.
+#include "core/npy.h"
+
+#include <cstring>
+
+#include "core/file_io.h"
+#include "core/zip.h"
+
+namespace tte {
+namespace {
+
+const char* Descr(DType t) {
+  switch (t) {
+    case DType::kInt8: return "|i1";
+    case DType::kUInt8: return "|u1";
+    case DType::kInt16: return "<i2";
+    case DType::kInt32: return "<i4";
+    case DType::kInt64: return "<i8";
+    case DType::kFloat32: return "<f4";
+    case DType::kFloat64: return "<f8";
+    case DType::kBool: return "|b1";
+  }
+  return "";
+}
+
+bool ParseDescr(const std::string& s, DType* t) {
+  static const std::pair<const char*, DType> kTable[] = {
+      {"|i1", DType::kInt8}, {"i1", DType::kInt8}, {"|u1", DType::kUInt8}, {"u1", DType::kUInt8},
+      {"<i2", DType::kInt16}, {"<i4", DType::kInt32}, {"<i8", DType::kInt64},
+      {"<f4", DType::kFloat32}, {"<f8", DType::kFloat64}, {"|b1", DType::kBool}};
+  for (const auto& [name, dt] : kTable)
+    if (s == name) {
+      *t = dt;
+      return true;
+    }
+  return false;
+}
+
+// Finds the value text after 'key': in a header dict literal.
+bool FindValue(const std::string& h, const std::string& key, size_t* pos) {
+  size_t k = h.find("'" + key + "'");
+  if (k == std::string::npos) return false;
+  k = h.find(':', k);
+  if (k == std::string::npos) return false;
+  ++k;
+  while (k < h.size() && h[k] == ' ') ++k;
+  *pos = k;
+  return true;
+}
+
+}  // namespace
+
+Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label) {
+  if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0)
+    return DataLoss(label + ": not a .npy file (bad magic)");
+  uint8_t major = b[6];
+  size_t hlen, hstart;
+  if (major == 1) {
+    hlen = b[8] | (b[9] << 8);
+    hstart = 10;
+  } else if (major == 2 || major == 3) {
+    if (b.size() < 12) return DataLoss(label + ": truncated .npy header");
+    hlen = b[8] | (b[9] << 8) | (b[10] << 16) | (static_cast<size_t>(b[11]) << 24);
+    hstart = 12;
+  } else {
+    return Unsupported(label + ": .npy version " + std::to_string(major));
+  }
+  if (hstart + hlen > b.size()) return DataLoss(label + ": truncated .npy header");
+  std::string h(reinterpret_cast<const char*>(&b[hstart]), hlen);
+  size_t p;
+  if (!FindValue(h, "descr", &p) || h[p] != '\'') return DataLoss(label + ": .npy header has no 'descr'");
+  size_t q = h.find('\'', p + 1);
+  if (q == std::string::npos) return DataLoss(label + ": bad 'descr' in .npy header");
+  std::string descr = h.substr(p + 1, q - p - 1);
+  Tensor t;
+  if (!ParseDescr(descr, &t.dtype))
+    return Unsupported(label + ": dtype '" + descr + "' (supported: int8, uint8, int16, int32, int64, float32, float64, bool)");
+  if (!FindValue(h, "fortran_order", &p)) return DataLoss(label + ": .npy header has no 'fortran_order'");
+  if (h.compare(p, 4, "True") == 0) return Unsupported(label + ": Fortran-order arrays");
+  if (!FindValue(h, "shape", &p) || h[p] != '(') return DataLoss(label + ": .npy header has no 'shape'");
+  q = h.find(')', p);
+  if (q == std::string::npos) return DataLoss(label + ": bad 'shape' in .npy header");
+  std::string dims = h.substr(p + 1, q - p - 1);
+  size_t i = 0;
+  while (i < dims.size()) {
+    while (i < dims.size() && (dims[i] == ' ' || dims[i] == ',')) ++i;
+    if (i >= dims.size()) break;
+    size_t j = i;
+    while (j < dims.size() && dims[j] >= '0' && dims[j] <= '9') ++j;
+    if (j == i || j - i > 12) return DataLoss(label + ": bad 'shape' in .npy header");
+    t.shape.push_back(std::stoll(dims.substr(i, j - i)));
+    i = j;
+  }
+  size_t data_start = hstart + hlen;
+  unsigned __int128 need = static_cast<unsigned __int128>(t.numel()) * DTypeSize(t.dtype);
+  if (need != b.size() - data_start)
+    return DataLoss(label + ": data size " + std::to_string(b.size() - data_start) + " bytes does not match shape " +
+                    ShapeString(t.shape) + " of " + DTypeName(t.dtype) + " (truncated?)");
+  t.bytes.assign(b.begin() + data_start, b.end());
+  return t;
+}
+
+std::vector<uint8_t> SerializeNpy(const Tensor& t) {
+  std::string dims;
+  for (size_t i = 0; i < t.shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(t.shape[i]);
+  if (t.shape.size() == 1) dims += ",";
+  std::string h = "{'descr': '" + std::string(Descr(t.dtype)) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  size_t total = 10 + h.size() + 1;
+  size_t pad = (64 - total % 64) % 64;
+  h.append(pad, ' ');
+  h += '\n';
+  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  out.push_back(h.size() & 0xff);
+  out.push_back((h.size() >> 8) & 0xff);
+  out.insert(out.end(), h.begin(), h.end());
+  out.insert(out.end(), t.bytes.begin(), t.bytes.end());
+  return out;
+}
+
+Result<Tensor> ReadNpy(const std::string& path) {
+  TTE_ASSIGN_OR_RETURN(auto bytes, ReadFile(path));
+  return ParseNpy(bytes, path);
+}
+
+Status WriteNpy(const std::string& path, const Tensor& t) { return WriteFileAtomic(path, SerializeNpy(t)); }
+
+Result<std::map<std::string, Tensor>> ReadNpz(const std::string& path) {
+  TTE_ASSIGN_OR_RETURN(auto bytes, ReadFile(path));
+  TTE_ASSIGN_OR_RETURN(auto zip, ZipReader::Open(std::move(bytes), path));
+  std::map<std::string, Tensor> out;
+  for (const auto& e : zip.entries()) {
+    TTE_ASSIGN_OR_RETURN(auto data, zip.Read(e));
+    std::string key = e.name;
+    if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+    TTE_ASSIGN_OR_RETURN(out[key], ParseNpy(data, path + ":" + e.name));
+  }
+  return out;
+}
+
+Status WriteNpz(const std::string& path, const std::map<std::string, Tensor>& tensors) {
+  ZipWriter w;
+  for (const auto& [k, t] : tensors) w.Add(k + ".npy", SerializeNpy(t));
+  return WriteFileAtomic(path, w.Finish());
+}
+
+}  // namespace tte

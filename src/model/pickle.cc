@@ -1,0 +1,619 @@
+// Safe pickle reader/writer (see pickle.h).
+#include "model/pickle.h"
+
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tte::pickle {
+namespace {
+
+constexpr size_t kMaxStack = 1 << 20;
+constexpr size_t kMaxMemo = 1 << 20;
+constexpr int64_t kMaxArrayElems = int64_t{1} << 31;
+
+PyPtr Make(PyType t) {
+  auto v = std::make_shared<PyValue>();
+  v->type = t;
+  return v;
+}
+
+// Appends the UTF-8 encoding of code point cp.
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Decodes UTF-8 into code points; false on malformed input.
+bool DecodeUtf8(const std::string& s, std::vector<uint32_t>* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    uint8_t c = p[i];
+    uint32_t cp;
+    int extra;
+    if (c < 0x80) { cp = c; extra = 0; }
+    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; extra = 1; }
+    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; extra = 2; }
+    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; extra = 3; }
+    else return false;
+    if (extra > 0 && i + static_cast<size_t>(extra) >= n) return false;  // continuation bytes missing
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    out->push_back(cp);
+    i += 1 + extra;
+  }
+  return true;
+}
+
+bool DTypeFromNumpyName(const std::string& name, DType* t) {
+  static const std::pair<const char*, DType> kTable[] = {
+      {"i1", DType::kInt8}, {"u1", DType::kUInt8}, {"i2", DType::kInt16}, {"i4", DType::kInt32},
+      {"i8", DType::kInt64}, {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"b1", DType::kBool}};
+  for (const auto& [n, d] : kTable)
+    if (name == n) {
+      *t = d;
+      return true;
+    }
+  return false;
+}
+
+const char* NumpyName(DType t) {
+  switch (t) {
+    case DType::kInt8: return "i1";
+    case DType::kUInt8: return "u1";
+    case DType::kInt16: return "i2";
+    case DType::kInt32: return "i4";
+    case DType::kInt64: return "i8";
+    case DType::kFloat32: return "f4";
+    case DType::kFloat64: return "f8";
+    case DType::kBool: return "b1";
+  }
+  return "";
+}
+
+class Unpickler {
+ public:
+  Unpickler(const std::vector<uint8_t>& d, std::string label) : d_(d), label_(std::move(label)) {}
+
+  Result<PyPtr> Run() {
+    while (true) {
+      if (pos_ >= d_.size()) return Err("truncated pickle (no STOP opcode)");
+      op_pos_ = pos_;
+      uint8_t op = d_[pos_++];
+      if (op == '.') {
+        if (stack_.size() != 1) return Err("STOP with " + std::to_string(stack_.size()) + " values on the stack");
+        return stack_.back();
+      }
+      Status s = Step(op);
+      if (!s.ok()) return s;
+      if (stack_.size() > kMaxStack) return Err("stack too deep");
+    }
+  }
+
+ private:
+  Status Err(const std::string& msg) const {
+    return DataLoss(label_ + ": pickle byte " + std::to_string(op_pos_) + ": " + msg);
+  }
+  bool Need(size_t n) const { return d_.size() - pos_ >= n; }
+  uint64_t ReadLe(int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(d_[pos_ + i]) << (8 * i);
+    pos_ += n;
+    return v;
+  }
+  Status Push(PyPtr v) {
+    stack_.push_back(std::move(v));
+    return Status::Ok();
+  }
+  Result<PyPtr> Pop() {
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) return Err("stack underflow");
+    PyPtr v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+  }
+  Result<std::vector<PyPtr>> PopMark() {
+    if (marks_.empty()) return Err("missing MARK");
+    size_t m = marks_.back();
+    marks_.pop_back();
+    std::vector<PyPtr> items(stack_.begin() + m, stack_.end());
+    stack_.resize(m);
+    return items;
+  }
+  // True if `target` is reachable from `v` (used to refuse reference cycles).
+  static bool Reaches(const PyValue* v, const PyValue* target, std::unordered_set<const PyValue*>& seen) {
+    if (v == target) return true;
+    if (!seen.insert(v).second) return false;
+    for (const auto& c : v->items)
+      if (Reaches(c.get(), target, seen)) return true;
+    for (const auto& [k, c] : v->dict)
+      if (Reaches(k.get(), target, seen) || Reaches(c.get(), target, seen)) return true;
+    return false;
+  }
+  Status CheckNoCycle(const PyPtr& child, const PyValue* container) {
+    if (child->items.empty() && child->dict.empty() && child.get() != container) return Status::Ok();
+    std::unordered_set<const PyValue*> seen;
+    if (Reaches(child.get(), container, seen)) return Err("recursive container (reference cycle)");
+    return Status::Ok();
+  }
+  Status ReadString(size_t len_bytes, PyType type) {
+    if (!Need(len_bytes)) return Err("truncated length");
+    uint64_t n = ReadLe(static_cast<int>(len_bytes));
+    if (!Need(n)) return Err("string of " + std::to_string(n) + " bytes runs past the end");
+    PyPtr v = Make(type);
+    v->s.assign(reinterpret_cast<const char*>(&d_[pos_]), n);
+    pos_ += n;
+    if (type == PyType::kStr) {
+      std::vector<uint32_t> cps;
+      if (!DecodeUtf8(v->s, &cps)) return Err("invalid UTF-8 in string");
+    }
+    return Push(v);
+  }
+  Status Memoize(uint64_t idx) {
+    if (stack_.empty()) return Err("memo store with empty stack");
+    if (memo_.size() >= kMaxMemo && !memo_.count(idx)) return Err("memo too large");
+    memo_[idx] = stack_.back();
+    return Status::Ok();
+  }
+  Status Get(uint64_t idx) {
+    auto it = memo_.find(idx);
+    if (it == memo_.end()) return Err("memo key " + std::to_string(idx) + " not defined");
+    return Push(it->second);
+  }
+  Status Global(const std::string& module, const std::string& name) {
+    std::string full = module + "." + name;
+    static const char* kAllowed[] = {"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+                                     "numpy.ndarray", "numpy.dtype", "_codecs.encode"};
+    for (const char* a : kAllowed)
+      if (full == a) {
+        PyPtr g = Make(PyType::kGlobal);
+        g->s = full;
+        return Push(g);
+      }
+    return Err("unexpected pickle global '" + full +
+               "' (a model file may only use numpy arrays and plain Python values)");
+  }
+  Status Reduce() {
+    TTE_ASSIGN_OR_RETURN(PyPtr args, Pop());
+    TTE_ASSIGN_OR_RETURN(PyPtr fn, Pop());
+    if (fn->type != PyType::kGlobal) return Err(std::string("REDUCE on a ") + fn->TypeName() + ", not a callable");
+    if (args->type != PyType::kTuple) return Err("REDUCE arguments are not a tuple");
+    const auto& a = args->items;
+    if (fn->s == "_codecs.encode") {
+      if (a.size() != 2 || a[0]->type != PyType::kStr || a[1]->type != PyType::kStr)
+        return Err("_codecs.encode expects (str, encoding)");
+      if (a[1]->s != "latin1" && a[1]->s != "latin-1") return Err("_codecs.encode: unsupported encoding '" + a[1]->s + "'");
+      std::vector<uint32_t> cps;
+      if (!DecodeUtf8(a[0]->s, &cps)) return Err("invalid UTF-8 in _codecs.encode argument");
+      PyPtr out = Make(PyType::kBytes);
+      out->s.reserve(cps.size());
+      for (uint32_t cp : cps) {
+        if (cp > 255) return Err("_codecs.encode: code point above 255 cannot be latin-1");
+        out->s += static_cast<char>(cp);
+      }
+      return Push(out);
+    }
+    if (fn->s == "numpy.dtype") {
+      if (a.empty() || a[0]->type != PyType::kStr) return Err("numpy.dtype expects a type name");
+      PyPtr out = Make(PyType::kDType);
+      std::string name = a[0]->s;
+      if (!DTypeFromNumpyName(name, &out->array.dtype)) return Err("unsupported numpy dtype '" + name + "'");
+      return Push(out);
+    }
+    if (fn->s == "numpy.ndarray") return Err("numpy.ndarray called directly (expected via _reconstruct)");
+    // _reconstruct(ndarray, (0,), b'b')
+    if (a.size() != 3 || a[0]->type != PyType::kGlobal || a[0]->s != "numpy.ndarray")
+      return Err("_reconstruct expects (numpy.ndarray, shape, typecode)");
+    PyPtr out = Make(PyType::kArray);
+    out->i = -1;  // not yet built
+    return Push(out);
+  }
+  Status Build() {
+    TTE_ASSIGN_OR_RETURN(PyPtr state, Pop());
+    if (stack_.empty()) return Err("BUILD with empty stack");
+    PyPtr obj = stack_.back();
+    if (obj->type == PyType::kDType) {
+      if (state->type != PyType::kTuple || state->items.size() < 2 || state->items[1]->type != PyType::kStr)
+        return Err("bad numpy.dtype state");
+      const std::string& order = state->items[1]->s;
+      if (order == ">" && DTypeSize(obj->array.dtype) > 1) return Unsupported(label_ + ": big-endian arrays");
+      return Status::Ok();
+    }
+    if (obj->type != PyType::kArray || obj->i != -1) return Err(std::string("BUILD on a ") + obj->TypeName());
+    if (state->type != PyType::kTuple || state->items.size() != 5) return Err("ndarray state is not a 5-tuple");
+    const auto& st = state->items;
+    if (st[1]->type != PyType::kTuple) return Err("ndarray shape is not a tuple");
+    if (st[2]->type != PyType::kDType) return Err("ndarray dtype is not a numpy.dtype");
+    if (st[3]->type != PyType::kBool) return Err("ndarray fortran flag is not a bool");
+    if (st[3]->b) return Unsupported(label_ + ": Fortran-order arrays");
+    if (st[4]->type != PyType::kBytes && st[4]->type != PyType::kStr) return Err("ndarray data is not bytes");
+    Tensor t;
+    t.dtype = st[2]->array.dtype;
+    int64_t n = 1;
+    for (const auto& d : st[1]->items) {
+      if (d->type != PyType::kInt || d->i < 0 || d->i > kMaxArrayElems) return Err("bad ndarray dimension");
+      t.shape.push_back(d->i);
+      n *= d->i;
+      if (n > kMaxArrayElems) return Err("ndarray too large");
+    }
+    const std::string& raw = st[4]->s;
+    if (static_cast<uint64_t>(raw.size()) != static_cast<uint64_t>(n) * DTypeSize(t.dtype))
+      return Err("ndarray data has " + std::to_string(raw.size()) + " bytes, shape " + ShapeString(t.shape) + " of " +
+                 DTypeName(t.dtype) + " needs " + std::to_string(n * static_cast<int64_t>(DTypeSize(t.dtype))));
+    t.bytes.assign(raw.begin(), raw.end());
+    obj->array = std::move(t);
+    obj->i = 0;
+    return Status::Ok();
+  }
+
+  Status Step(uint8_t op) {
+    switch (op) {
+      case 0x80:  // PROTO
+        if (!Need(1)) return Err("truncated PROTO");
+        if (d_[pos_] > 5) return Err("unsupported pickle protocol " + std::to_string(d_[pos_]));
+        ++pos_;
+        return Status::Ok();
+      case 0x95:  // FRAME
+        if (!Need(8)) return Err("truncated FRAME");
+        pos_ += 8;
+        return Status::Ok();
+      case '(':
+        marks_.push_back(stack_.size());
+        return Status::Ok();
+      case '}': return Push(Make(PyType::kDict));
+      case ']': return Push(Make(PyType::kList));
+      case ')': return Push(Make(PyType::kTuple));
+      case 'N': return Push(Make(PyType::kNone));
+      case 0x88: case 0x89: {
+        PyPtr v = Make(PyType::kBool);
+        v->b = op == 0x88;
+        return Push(v);
+      }
+      case 'K': case 'M': case 'J': {
+        int n = op == 'K' ? 1 : op == 'M' ? 2 : 4;
+        if (!Need(n)) return Err("truncated integer");
+        uint64_t raw = ReadLe(n);
+        PyPtr v = Make(PyType::kInt);
+        v->i = op == 'J' ? static_cast<int32_t>(static_cast<uint32_t>(raw)) : static_cast<int64_t>(raw);
+        return Push(v);
+      }
+      case 0x8a: {  // LONG1
+        if (!Need(1)) return Err("truncated LONG1");
+        uint8_t n = d_[pos_++];
+        if (n > 8) return Err("integer wider than 64 bits");
+        if (!Need(n)) return Err("truncated LONG1");
+        uint64_t raw = ReadLe(n);
+        if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) raw |= ~uint64_t{0} << (8 * n);
+        PyPtr v = Make(PyType::kInt);
+        v->i = static_cast<int64_t>(raw);
+        return Push(v);
+      }
+      case 'G': {
+        if (!Need(8)) return Err("truncated BINFLOAT");
+        uint64_t bits = 0;
+        for (int k = 0; k < 8; ++k) bits = (bits << 8) | d_[pos_ + k];
+        pos_ += 8;
+        PyPtr v = Make(PyType::kFloat);
+        std::memcpy(&v->f, &bits, 8);
+        return Push(v);
+      }
+      case 'X': return ReadString(4, PyType::kStr);
+      case 0x8c: return ReadString(1, PyType::kStr);
+      case 0x8d: return ReadString(8, PyType::kStr);
+      case 'B': return ReadString(4, PyType::kBytes);
+      case 'C': return ReadString(1, PyType::kBytes);
+      case 0x8e: return ReadString(8, PyType::kBytes);
+      case 0x85: case 0x86: case 0x87: {
+        size_t n = op - 0x84;
+        if (stack_.size() < n + (marks_.empty() ? 0 : marks_.back())) return Err("stack underflow in TUPLEn");
+        PyPtr v = Make(PyType::kTuple);
+        v->items.assign(stack_.end() - n, stack_.end());
+        stack_.resize(stack_.size() - n);
+        return Push(v);
+      }
+      case 't': {
+        TTE_ASSIGN_OR_RETURN(auto items, PopMark());
+        PyPtr v = Make(PyType::kTuple);
+        v->items = std::move(items);
+        return Push(v);
+      }
+      case 'a': case 'e': {
+        std::vector<PyPtr> items;
+        if (op == 'a') {
+          TTE_ASSIGN_OR_RETURN(PyPtr x, Pop());
+          items.push_back(x);
+        } else {
+          TTE_ASSIGN_OR_RETURN(items, PopMark());
+        }
+        if (stack_.empty() || stack_.back()->type != PyType::kList) return Err("APPEND to something that is not a list");
+        PyValue* list = stack_.back().get();
+        for (auto& x : items) {
+          TTE_RETURN_IF_ERROR(CheckNoCycle(x, list));
+          list->items.push_back(x);
+        }
+        return Status::Ok();
+      }
+      case 's': case 'u': {
+        std::vector<PyPtr> items;
+        if (op == 's') {
+          TTE_ASSIGN_OR_RETURN(PyPtr v, Pop());
+          TTE_ASSIGN_OR_RETURN(PyPtr k, Pop());
+          items = {k, v};
+        } else {
+          TTE_ASSIGN_OR_RETURN(items, PopMark());
+        }
+        if (items.size() % 2) return Err("SETITEMS with an odd number of values");
+        if (stack_.empty() || stack_.back()->type != PyType::kDict) return Err("SETITEM on something that is not a dict");
+        PyValue* dict = stack_.back().get();
+        for (size_t k = 0; k < items.size(); k += 2) {
+          const auto& key = items[k];
+          if (key->type != PyType::kStr && key->type != PyType::kInt) return Err("dict key is not a str or int");
+          TTE_RETURN_IF_ERROR(CheckNoCycle(items[k + 1], dict));
+          bool replaced = false;
+          for (auto& [ek, ev] : dict->dict)
+            if (ek->type == key->type && ek->s == key->s && ek->i == key->i) {
+              ev = items[k + 1];
+              replaced = true;
+            }
+          if (!replaced) dict->dict.emplace_back(key, items[k + 1]);
+        }
+        return Status::Ok();
+      }
+      case 'q':
+        if (!Need(1)) return Err("truncated BINPUT");
+        return Memoize(ReadLe(1));
+      case 'r':
+        if (!Need(4)) return Err("truncated LONG_BINPUT");
+        return Memoize(ReadLe(4));
+      case 0x94: return Memoize(memo_.size());
+      case 'h':
+        if (!Need(1)) return Err("truncated BINGET");
+        return Get(ReadLe(1));
+      case 'j':
+        if (!Need(4)) return Err("truncated LONG_BINGET");
+        return Get(ReadLe(4));
+      case 'c': {
+        std::string parts[2];
+        for (auto& part : parts) {
+          size_t nl = pos_;
+          while (nl < d_.size() && d_[nl] != '\n' && nl - pos_ < 256) ++nl;
+          if (nl >= d_.size() || d_[nl] != '\n') return Err("truncated GLOBAL");
+          part.assign(reinterpret_cast<const char*>(&d_[pos_]), nl - pos_);
+          pos_ = nl + 1;
+        }
+        return Global(parts[0], parts[1]);
+      }
+      case 0x93: {  // STACK_GLOBAL
+        TTE_ASSIGN_OR_RETURN(PyPtr name, Pop());
+        TTE_ASSIGN_OR_RETURN(PyPtr module, Pop());
+        if (name->type != PyType::kStr || module->type != PyType::kStr) return Err("STACK_GLOBAL needs two strings");
+        return Global(module->s, name->s);
+      }
+      case 'R': return Reduce();
+      case 'b': return Build();
+      default: {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", op);
+        return Err(std::string("unsupported pickle opcode ") + hex);
+      }
+    }
+  }
+
+  const std::vector<uint8_t>& d_;
+  std::string label_;
+  size_t pos_ = 0, op_pos_ = 0;
+  std::vector<PyPtr> stack_;
+  std::vector<size_t> marks_;
+  std::unordered_map<uint64_t, PyPtr> memo_;
+};
+
+// ---------------------------------------------------------------- writer
+class Pickler {
+ public:
+  std::vector<uint8_t> out;
+
+  void Op(uint8_t b) { out.push_back(b); }
+  void Le(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out.push_back((v >> (8 * i)) & 0xff);
+  }
+  void Unicode(const std::string& utf8) {
+    Op('X');
+    Le(utf8.size(), 4);
+    out.insert(out.end(), utf8.begin(), utf8.end());
+  }
+  void GlobalRef(const char* module, const char* name) {
+    Op('c');
+    for (const char* p = module; *p; ++p) out.push_back(*p);
+    Op('\n');
+    for (const char* p = name; *p; ++p) out.push_back(*p);
+    Op('\n');
+  }
+  void IntValue(int64_t v) {
+    if (v >= 0 && v < 256) {
+      Op('K');
+      Le(v, 1);
+    } else if (v >= 0 && v < 65536) {
+      Op('M');
+      Le(v, 2);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      Op('J');
+      Le(static_cast<uint32_t>(v), 4);
+    } else {
+      Op(0x8a);
+      int n = 8;
+      while (n > 1) {  // shortest two's complement
+        int64_t hi = v >> (8 * (n - 1) - 1);
+        if (hi == 0 || hi == -1) --n; else break;
+      }
+      Op(static_cast<uint8_t>(n));
+      Le(static_cast<uint64_t>(v), n);
+    }
+  }
+  // bytes in protocol 2: _codecs.encode(<latin-1 str>, 'latin1')
+  void Bytes(const std::string& raw) {
+    GlobalRef("_codecs", "encode");
+    std::string utf8;
+    for (unsigned char c : raw) AppendUtf8(utf8, c);
+    Unicode(utf8);
+    Unicode("latin1");
+    Op(0x86);
+    Op('R');
+  }
+  void Array(const Tensor& t) {
+    GlobalRef("numpy.core.multiarray", "_reconstruct");
+    GlobalRef("numpy", "ndarray");
+    IntValue(0);
+    Op(0x85);
+    Bytes("b");
+    Op(0x87);
+    Op('R');
+    Op('(');
+    IntValue(1);
+    Op('(');
+    for (int64_t d : t.shape) IntValue(d);
+    Op('t');
+    GlobalRef("numpy", "dtype");
+    Unicode(NumpyName(t.dtype));
+    Op(0x89);
+    Op(0x88);
+    Op(0x87);
+    Op('R');
+    Op('(');
+    IntValue(3);
+    Unicode(DTypeSize(t.dtype) == 1 ? "|" : "<");
+    Op('N');
+    Op('N');
+    Op('N');
+    IntValue(-1);
+    IntValue(-1);
+    IntValue(0);
+    Op('t');
+    Op('b');
+    Op(0x89);
+    Bytes(std::string(t.bytes.begin(), t.bytes.end()));
+    Op('t');
+    Op('b');
+  }
+  void Value(const PyValue& v) {
+    switch (v.type) {
+      case PyType::kNone: Op('N'); break;
+      case PyType::kBool: Op(v.b ? 0x88 : 0x89); break;
+      case PyType::kInt: IntValue(v.i); break;
+      case PyType::kFloat: {
+        Op('G');
+        uint64_t bits;
+        std::memcpy(&bits, &v.f, 8);
+        for (int k = 7; k >= 0; --k) out.push_back((bits >> (8 * k)) & 0xff);
+        break;
+      }
+      case PyType::kStr: Unicode(v.s); break;
+      case PyType::kBytes: Bytes(v.s); break;
+      case PyType::kTuple:
+        if (v.items.empty()) { Op(')'); break; }
+        if (v.items.size() <= 3) {
+          for (const auto& x : v.items) Value(*x);
+          Op(static_cast<uint8_t>(0x84 + v.items.size()));
+        } else {
+          Op('(');
+          for (const auto& x : v.items) Value(*x);
+          Op('t');
+        }
+        break;
+      case PyType::kList:
+        Op(']');
+        for (size_t k = 0; k < v.items.size(); k += 1000) {
+          Op('(');
+          for (size_t j = k; j < v.items.size() && j < k + 1000; ++j) Value(*v.items[j]);
+          Op('e');
+        }
+        break;
+      case PyType::kDict:
+        Op('}');
+        for (size_t k = 0; k < v.dict.size(); k += 1000) {
+          Op('(');
+          for (size_t j = k; j < v.dict.size() && j < k + 1000; ++j) {
+            Value(*v.dict[j].first);
+            Value(*v.dict[j].second);
+          }
+          Op('u');
+        }
+        break;
+      case PyType::kArray: Array(v.array); break;
+      case PyType::kGlobal:
+      case PyType::kDType: Op('N'); break;  // never in a finished tree
+    }
+  }
+};
+
+}  // namespace
+
+const PyValue* PyValue::Get(const std::string& key) const {
+  if (type != PyType::kDict) return nullptr;
+  for (const auto& [k, v] : dict)
+    if (k->type == PyType::kStr && k->s == key) return v.get();
+  return nullptr;
+}
+
+const char* PyValue::TypeName() const {
+  switch (type) {
+    case PyType::kNone: return "None";
+    case PyType::kBool: return "bool";
+    case PyType::kInt: return "int";
+    case PyType::kFloat: return "float";
+    case PyType::kStr: return "str";
+    case PyType::kBytes: return "bytes";
+    case PyType::kTuple: return "tuple";
+    case PyType::kList: return "list";
+    case PyType::kDict: return "dict";
+    case PyType::kArray: return "ndarray";
+    case PyType::kGlobal: return "global";
+    case PyType::kDType: return "numpy.dtype";
+  }
+  return "?";
+}
+
+PyPtr None() { return Make(PyType::kNone); }
+PyPtr Bool(bool v) { auto p = Make(PyType::kBool); p->b = v; return p; }
+PyPtr Int(int64_t v) { auto p = Make(PyType::kInt); p->i = v; return p; }
+PyPtr Float(double v) { auto p = Make(PyType::kFloat); p->f = v; return p; }
+PyPtr Str(std::string v) { auto p = Make(PyType::kStr); p->s = std::move(v); return p; }
+PyPtr Tuple(std::vector<PyPtr> items) { auto p = Make(PyType::kTuple); p->items = std::move(items); return p; }
+PyPtr List(std::vector<PyPtr> items) { auto p = Make(PyType::kList); p->items = std::move(items); return p; }
+PyPtr Dict(std::vector<std::pair<std::string, PyPtr>> items) {
+  auto p = Make(PyType::kDict);
+  for (auto& [k, v] : items) p->dict.emplace_back(Str(k), std::move(v));
+  return p;
+}
+PyPtr Array(Tensor t) { auto p = Make(PyType::kArray); p->array = std::move(t); return p; }
+
+Result<PyPtr> Load(const std::vector<uint8_t>& data, const std::string& label) {
+  Unpickler u(data, label);
+  TTE_ASSIGN_OR_RETURN(PyPtr v, u.Run());
+  return v;
+}
+
+std::vector<uint8_t> Dump(const PyValue& v) {
+  Pickler p;
+  p.Op(0x80);
+  p.Op(2);
+  p.Value(v);
+  p.Op('.');
+  return std::move(p.out);
+}
+
+}  // namespace tte::pickle
