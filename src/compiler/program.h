@@ -1,0 +1,129 @@
+// Program: tte's compiled training (or inference) step, the one IR shared by the memory planner,
+// the host runtime and the C code generator.
+//
+// A Program is a straight-line list of Ops over Tensors. Each Op is one kernel call of
+// src/kernels/tte_kernels.h. Tensors live in one of three places:
+//   kArena  - the planned arena (activations, saved-for-backward tensors, masks, gradients, logits);
+//   kState  - persistent SRAM state (trainable weight slices, biases, fp32 masters, momentum, head);
+//   kFlash  - constant data (frozen weights, biases, scales, slot maps, QAS divisors).
+// Frozen parameters are not Tensors at all: ops refer to the model's layers by conv index, and the
+// runtime/codegen bind them from the Model. Tensor ids index Program::tensors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tte {
+
+enum class Storage { kArena, kState, kFlash };
+
+struct TensorInfo {
+  std::string name;             // stable, readable: "b3.pw1.out", "b3.pw1.mask", "g:b3.pw1.out"
+  DType dtype = DType::kInt8;   // kUInt8 for bit masks (bits = true)
+  std::vector<int64_t> shape;   // logical shape (masks: the shape of the tensor they mask)
+  bool bits = false;            // 1-bit packed mask
+  Storage storage = Storage::kArena;
+  bool is_input = false;        // written by the caller before a step (the image)
+  bool is_output = false;       // read by the caller after a step (logits, loss)
+  std::vector<uint8_t> init;    // kState / kFlash: initial contents (bytes() long)
+  // Filled by the memory planner (kArena only):
+  int64_t offset = -1;
+  int alias_of = -1;            // in place: shares storage with this tensor
+  std::string alias_reason;
+
+  int64_t numel() const;
+  int64_t bytes() const;        // masks: ceil(numel / 8)
+};
+
+enum class OpCode {
+  // forward
+  kConv,              // ins {x} outs {y[, mask]}                     conv = layer index
+  kAdd,               // ins {x1, x2} outs {y[, mask]}                block = block index
+  kAvgPool,           // ins {x} outs {y}
+  kGatherChannels,    // ins {x} outs {xs}                            conv = consumer layer (its selection)
+  kHeadForward,       // ins {pooled} outs {logits}
+  kLoss,              // ins {logits} outs {dlogits, loss}            label supplied at run time
+  // backward
+  kHeadBackward,      // ins {pooled, dlogits} outs {dpooled?}         updates the head (fused) or its grads
+  kAvgPoolBackward,   // ins {dpooled} outs {g}
+  kAddBackward,       // ins {g, mask?} outs {gx1, gx2}                accumulate: gx1 += instead of =
+  kMaskScale,         // ins {g, mask?} outs {g'}                      conv = layer (eff); g' may alias g
+  kConvBiasGrad,      // ins {g} outs {}                               fused update or into a grad buffer
+  kConvBackwardInput, // ins {g} outs {dx}                             accumulate: dx +=
+  kConvWeightGrad,    // ins {g, xs} outs {}                           fused update or into a grad buffer
+  kApplyUpdate,       // ins {} outs {}                                conv (or -1 = head): apply stored grads
+};
+
+const char* OpCodeName(OpCode code);
+
+enum class Phase { kForward, kLoss, kBackward, kUpdate };
+
+struct Op {
+  explicit Op(OpCode c) : code(c) {}
+  OpCode code;
+  Phase phase = Phase::kForward;
+  std::vector<int> ins, outs;
+  int conv = -1;           // model conv index (kConv, kMaskScale, kConv*Grad, kConvBackwardInput, kGather, kApplyUpdate)
+  int block = -1;          // block index (kAdd, kAddBackward)
+  bool accumulate = false; // kAddBackward (gx1), kConvBackwardInput (dx)
+  bool fused_update = true;// kConvBiasGrad / kConvWeightGrad / kHeadBackward: apply SGD at once
+  std::string note;        // why this op exists / in-place reason, printed by `tte compile`
+};
+
+// Everything a conv op needs besides its activations. Geometry at the compiled resolution.
+struct ConvBinding {
+  int index = -1;
+  std::string name;            // "b3.pw1"
+  int cin = 0, cout = 0, k = 1, stride = 1, pad = 0, groups = 1;
+  int in_hw = 0, out_hw = 0;
+  int x_zero = 0, y_zero = 0;
+  bool depthwise = false;
+  // parameters (tensor ids)
+  int w_frozen = -1;           // int8 flash: whole OIHW tensor, or the frozen rows when split
+  int w_train = -1;            // int8 state: trainable rows (see tte_weights)
+  int slot = -1;               // uint16 flash: row of each selection channel, -1 when not split
+  int n_frozen = 0, n_train = 0;
+  int bias_i32 = -1;           // int32 (flash if frozen, state if trained in device mode)
+  int bias_f32 = -1;           // fp32 state: master bias (master mode)
+  int eff = -1;                // fp32 flash [cout]
+  // training
+  bool train_bias = false, train_weight = false;
+  int sel = -1;                // uint16 flash [n_train]: selection channels of the trainable rows, ascending
+  int qas_w = -1, qas_b = -1;  // fp32 flash [cout]
+  int w_master = -1, w_mom = -1, b_mom = -1;  // fp32 state
+  int grad_w = -1, grad_b = -1;               // fp32 state: gradient buffers when updates are not fused
+};
+
+struct AddBinding {
+  int block = -1;
+  int n = 0;
+  int z1 = 0, z2 = 0, zy = 0;
+  float s1 = 1, s2 = 1, sy = 1;
+};
+
+struct HeadBinding {
+  int in = 0, out = 0;
+  int x_zero = 0;
+  float x_scale = 1;
+  int W = -1, b = -1, mW = -1, mb = -1, gW = -1, gb = -1;  // fp32 state
+};
+
+struct Program {
+  std::vector<TensorInfo> tensors;
+  std::vector<Op> ops;
+  std::vector<ConvBinding> convs;  // by conv index; the int8 classifier (inference) is the last
+  std::vector<AddBinding> adds;    // by block index (n == 0: no residual)
+  HeadBinding head;                // training only
+  int input = -1;          // int8 [3, R, R] image
+  int logits = -1;         // forward output: int8 [classes] (inference) or fp32 [classes] (training)
+  int loss = -1;           // fp32 [1] (training)
+  int resolution = 0;
+
+  int AddTensor(TensorInfo t);
+  int AddOp(Op op);
+};
+
+}  // namespace tte
