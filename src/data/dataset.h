@@ -1,0 +1,69 @@
+// The dataset interface: labelled samples preprocessed to the model's input (int8 CHW, batch 1,
+// 3 x r x r, q = pixel - 128), and the loader of inference inputs.
+//
+// Kinds (DatasetSpec::kind):
+//   "fmnist"  Fashion-MNIST IDX files (fashion_mnist.h); path = directory, default Debian's
+//             /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist); split train|test.
+//   "folder"  root/<class>/<image files> (image_folder.h), like torchvision's ImageFolder.
+//   "npy"     path = int8 .npy of shape (N, 3, R, R) (q = pixel - 128); labels_path = integer .npy
+//   of
+//             shape (N). Samples are turned back into RGB images, so any r and augmentation work;
+//             with the "resize" eval transform and r == R the bytes are copied unchanged.
+// Class subsets (`classes`): a comma-separated list of class names, indices or index ranges, e.g.
+// "0-4", "5,6,7,8,9", "Sandal,Bag"; each item is first matched against the class names exactly,
+// then read as an index "i" or range "a-b" (a <= b). Labels are remapped to 0..K-1 in the order of
+// the list ("9,5" makes class 9 label 0). Names may not contain commas. Empty = all classes, in
+// order. max_samples keeps the first N matching samples in the dataset's order (-1 = all).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "data/augment.h"
+
+namespace tte {
+
+struct DatasetSpec {            // filled by the CLI
+  std::string kind;             // "fmnist" | "folder" | "npy"
+  std::string path;             // fmnist dir ("" = Debian's), folder root, or int8 .npy file
+  std::string labels_path;      // npy only: labels .npy
+  std::string split = "train";  // fmnist: train | test
+  std::string classes;          // see the file comment; empty = all
+  int64_t max_samples = -1;     // first N matching samples; -1 = all
+  std::string eval_transform =
+      "resize";  // transform when Load gets no augmenter: resize | center-crop
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual size_t size() const = 0;
+  virtual int num_classes() const = 0;
+  // Names of the K classes, index = label.
+  virtual const std::vector<std::string>& class_names() const = 0;
+  virtual int label(size_t i) const = 0;
+  // Writes sample i, preprocessed to int8 CHW 3 x r x r (q = p - 128), into out (3*r*r bytes).
+  // aug == nullptr means the deterministic eval transform (DatasetSpec::eval_transform); otherwise
+  // aug->Apply(image, r, sample_seed) (see augment.h). Thread-safe: const, no shared mutable state.
+  virtual Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+                      int8_t* out) const = 0;
+};
+
+Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec);
+
+// Parses a class subset (see the file comment) against `names`; returns original class indices in
+// list order, each once. Empty text = all classes. `what` prefixes error messages.
+Result<std::vector<int>> ParseClassList(const std::string& text,
+                                        const std::vector<std::string>& names,
+                                        const std::string& what);
+
+// Loads model inputs for inference: each path is an int8 NCHW .npy (must be int8, 4-D, C = 3,
+// H = W = r) or an image file (decoded, resized to r x r, q = p - 128). Files are told apart by the
+// .npy magic, not the extension. Returns int8 [N, 3, r, r], all inputs concatenated along N.
+Result<Tensor> LoadInferenceInputs(const std::vector<std::string>& paths, int r);
+
+}  // namespace tte

@@ -1,0 +1,40 @@
+// IDX files (the MNIST / Fashion-MNIST format), gzip-compressed or raw.
+//
+// Layout (big-endian): magic = 0x00 0x00 <type> <ndims>, then ndims uint32 sizes, then the data.
+// tte reads unsigned-byte (type 0x08) files: images are 3-D (count, rows, cols), magic 0x00000803;
+// labels are 1-D (count), magic 0x00000801. Every field is validated and errors name the file and
+// the field, e.g. ".../t10k-images-idx3-ubyte.gz: header: 10000 images but the file holds 9999".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tte {
+
+struct IdxImages {
+  int64_t count = 0;
+  int rows = 0;
+  int cols = 0;
+  std::vector<uint8_t> pixels;  // count * rows * cols, row-major per image
+};
+
+// Largest decompressed IDX file tte accepts (guards against decompression bombs).
+inline constexpr size_t kMaxIdxBytes = size_t(1) << 31;
+
+// Reads a whole file through zlib's gz* API, which reads gzip and raw files alike. Truncated or
+// corrupt gzip data is an error naming the file.
+Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
+                                           size_t max_bytes = kMaxIdxBytes);
+
+// Parse already-decompressed bytes; `label` names the source in messages.
+Result<IdxImages> ParseIdxImages(const std::vector<uint8_t>& bytes, const std::string& label);
+Result<std::vector<uint8_t>> ParseIdxLabels(const std::vector<uint8_t>& bytes,
+                                            const std::string& label);
+
+Result<IdxImages> ReadIdxImages(const std::string& path);
+Result<std::vector<uint8_t>> ReadIdxLabels(const std::string& path);
+
+}  // namespace tte
