@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# parity_test.sh - CTest firmware_numerics_parity: firmware/tests/numerics_parity.c built for the host
+# (by CMake, the project's host flags) and for the Cortex-M7 (firmware/Makefile.template, run under
+# QEMU) must print identical checksums for every gated category.
+#
+#   parity_test.sh HOST_BIN FW_DIR WORK_DIR [PLUGIN]
+#   env PARITY_OPTS="-O2 -Os"   MCU optimisation levels to check (default: both)
+#
+# Prints one line per category and level:
+#   parity -O2 rintf_prod gated host=<hex> m7=<hex> agree insns=<exact M7 instruction count>
+# Informational categories (gated=0) are reported as "differ (informational)" and never fail.
+# Exit 0 only if every gated category agrees at every level; a missing tool fails with an install hint.
+set -u
+host_bin=$1 fw=$2 work=$3 plugin=${4:-}
+opts=${PARITY_OPTS:--O2 -Os}
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+if ! tools="$(make -s --no-print-directory -f "$fw/Makefile.template" check-tools 2>&1)"; then
+  echo "$tools"
+  fail "the firmware toolchain is missing (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)"
+fi
+echo "$tools"
+[ -x "$host_bin" ] || fail "host build $host_bin missing (cmake --build <dir> --target tte_fw_numerics_parity_host)"
+host_out="$("$host_bin")" || fail "host run failed: $host_out"
+
+status=0
+for opt in $opts; do
+  vars=(NAME=numerics_parity "SRCS=$fw/tests/numerics_parity.c" "INCLUDES=$fw/tests" "B=$work/parity${opt}" "OPT=$opt")
+  [ -n "$plugin" ] && [ -f "$plugin" ] && vars+=("PLUGIN=$plugin")
+  m7_out="$("$fw/tools/run_firmware.sh" "${vars[@]}")"
+  rc=$?
+  if [ $rc -ne 0 ]; then echo "$m7_out"; fail "M7 build/run at $opt exited with $rc"; fi
+  echo "$m7_out" | grep -E '^(fw: ram_used|mcu:|insncount: total)' | sed "s/^/[$opt] /"
+  # Join host and M7 lines by category name; the category's instruction count is the delta at
+  # mark 2i+1 (numerics_parity.c marks before and after each category).
+  report="$(awk -v opt="$opt" '
+    FNR == 1 { file++ }
+    file == 1 && $1 == "cat" { host[$2] = $5; gated[$2] = $3; order[++n] = $2 }
+    file == 1 && /^checksum=/ { htotal = $1 }
+    file == 2 && $1 == "cat" { m7[$2] = $5; idx[$2] = ncat++ }
+    file == 2 && /^checksum=/ { mtotal = $1 }
+    file == 2 && $1 == "insncount:" && $2 == "mark" { split($5, d, "="); delta[$3] = d[2] }
+    END {
+      bad = 0
+      for (i = 1; i <= n; i++) {
+        c = order[i]; g = (gated[c] == "gated=1")
+        h = host[c]; sub(/checksum=/, "", h); m = m7[c]; sub(/checksum=/, "", m)
+        if (!(c in m7)) { verdict = "MISSING"; bad += g }
+        else if (h == m) verdict = "agree"
+        else if (g) { verdict = "DIFFER"; bad++ }
+        else verdict = "differ (informational)"
+        printf "parity %s %-22s %-6s host=%s m7=%s %-24s insns=%s\n", opt, c, g ? "gated" : "info", h, m, verdict,
+               (c in idx) ? delta[2 * idx[c] + 1] : "?"
+      }
+      printf "parity %s total host %s m7 %s %s\n", opt, htotal, mtotal, htotal == mtotal ? "agree" : "DIFFER"
+      if (htotal != mtotal) bad++
+      exit bad ? 1 : 0
+    }' <(echo "$host_out") <(echo "$m7_out"))"
+  rc=$?
+  echo "$report"
+  [ $rc -eq 0 ] || status=1
+done
+[ $status -eq 0 ] && echo "PASS: every gated category agrees bit for bit (host vs Cortex-M7 at: $opts)" \
+                  || echo "FAIL: gated categories differ between host and Cortex-M7 (lines marked DIFFER)"
+exit $status
