@@ -44,4 +44,62 @@ int Program::AddOp(Op op) {
   return static_cast<int>(ops.size()) - 1;
 }
 
+std::vector<int*> TensorRefs(ConvBinding& b) {
+  return {&b.w_frozen, &b.w_train, &b.slot, &b.bias_i32, &b.bias_f32, &b.eff, &b.sel,
+          &b.qas_w, &b.qas_b, &b.w_master, &b.w_mom, &b.b_mom, &b.grad_w, &b.grad_b};
+}
+
+std::vector<int*> TensorRefs(HeadBinding& h) { return {&h.W, &h.b, &h.mW, &h.mb, &h.gW, &h.gb}; }
+
+template <typename B>
+std::vector<int> Ids(const B& b) {
+  B copy = b;
+  std::vector<int> out;
+  for (int* p : TensorRefs(copy)) out.push_back(*p);
+  return out;
+}
+
+std::vector<int> TensorIds(const ConvBinding& b) { return Ids(b); }
+std::vector<int> TensorIds(const HeadBinding& h) { return Ids(h); }
+
+void RemoveUnusedTensors(Program* prog) {
+  const size_t n = prog->tensors.size();
+  std::vector<bool> used(n, false);
+  auto mark = [&](int id) {
+    if (id >= 0) used[id] = true;
+  };
+  for (const Op& op : prog->ops) {
+    for (int id : op.ins) mark(id);
+    for (int id : op.outs) mark(id);
+  }
+  for (const ConvBinding& b : prog->convs)
+    for (int id : TensorIds(b)) mark(id);
+  for (int id : TensorIds(prog->head)) mark(id);
+  mark(prog->input);
+  mark(prog->logits);
+  mark(prog->loss);
+  std::vector<int> remap(n, -1);
+  std::vector<TensorInfo> kept;
+  for (size_t i = 0; i < n; ++i)
+    if (used[i]) {
+      remap[i] = static_cast<int>(kept.size());
+      kept.push_back(std::move(prog->tensors[i]));
+    }
+  auto fix = [&](int& id) {
+    if (id >= 0) id = remap[id];
+  };
+  for (TensorInfo& t : kept) fix(t.alias_of);
+  for (Op& op : prog->ops) {
+    for (int& id : op.ins) fix(id);
+    for (int& id : op.outs) fix(id);
+  }
+  for (ConvBinding& b : prog->convs)
+    for (int* p : TensorRefs(b)) fix(*p);
+  for (int* p : TensorRefs(prog->head)) fix(*p);
+  fix(prog->input);
+  fix(prog->logits);
+  fix(prog->loss);
+  prog->tensors = std::move(kept);
+}
+
 }  // namespace tte

@@ -111,7 +111,19 @@ struct HeadBinding {
   int W = -1, b = -1, mW = -1, mb = -1, gW = -1, gb = -1;  // fp32 state
 };
 
+// Optimizer settings baked into a training program (read by the runtime and the code generator).
+struct TrainSettings {
+  bool enabled = false;
+  int store = 1;          // TTE_STORE_DEVICE or TTE_STORE_MASTER
+  int rounding = 1;       // TTE_ROUND_*
+  float momentum = 0.0f;
+  bool qas = true;
+  bool fused = true;      // updates fused into the backward (operator reordering)
+  int num_classes = 0;
+};
+
 struct Program {
+  TrainSettings train;
   std::vector<TensorInfo> tensors;
   std::vector<Op> ops;
   std::vector<ConvBinding> convs;  // by conv index; the int8 classifier (inference) is the last
@@ -125,5 +137,13 @@ struct Program {
   int AddTensor(TensorInfo t);
   int AddOp(Op op);
 };
+
+// Removes tensors no op, binding or program slot refers to, renumbering ids.
+void RemoveUnusedTensors(Program* prog);
+// Every tensor id field of a binding (parameters, tables, state), for analyses, renumbering and codegen.
+std::vector<int*> TensorRefs(ConvBinding& b);
+std::vector<int*> TensorRefs(HeadBinding& h);
+std::vector<int> TensorIds(const ConvBinding& b);
+std::vector<int> TensorIds(const HeadBinding& h);
 
 }  // namespace tte

@@ -14,6 +14,7 @@ const char* Descr(DType t) {
     case DType::kInt8: return "|i1";
     case DType::kUInt8: return "|u1";
     case DType::kInt16: return "<i2";
+    case DType::kUInt16: return "<u2";
     case DType::kInt32: return "<i4";
     case DType::kInt64: return "<i8";
     case DType::kFloat32: return "<f4";
@@ -26,7 +27,7 @@ const char* Descr(DType t) {
 bool ParseDescr(const std::string& s, DType* t) {
   static const std::pair<const char*, DType> kTable[] = {
       {"|i1", DType::kInt8}, {"i1", DType::kInt8}, {"|u1", DType::kUInt8}, {"u1", DType::kUInt8},
-      {"<i2", DType::kInt16}, {"<i4", DType::kInt32}, {"<i8", DType::kInt64},
+      {"<i2", DType::kInt16}, {"<u2", DType::kUInt16}, {"<i4", DType::kInt32}, {"<i8", DType::kInt64},
       {"<f4", DType::kFloat32}, {"<f8", DType::kFloat64}, {"|b1", DType::kBool}};
   for (const auto& [name, dt] : kTable)
     if (s == name) {

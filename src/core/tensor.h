@@ -11,7 +11,7 @@
 
 namespace tte {
 
-enum class DType : uint8_t { kInt8, kUInt8, kInt16, kInt32, kInt64, kFloat32, kFloat64, kBool };
+enum class DType : uint8_t { kInt8, kUInt8, kInt16, kUInt16, kInt32, kInt64, kFloat32, kFloat64, kBool };
 
 size_t DTypeSize(DType t);
 const char* DTypeName(DType t);  // "int8", "float32", ...

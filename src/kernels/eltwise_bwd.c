@@ -23,7 +23,7 @@ void tte_add_backward_f32(const tte_add_params* p, float* g, const uint8_t* mask
     const float v = mask_bit(mask, (size_t)n) ? g[n] : 0.0f;
     const float a = (v * p->s1) / p->sy;
     const float b = (v * p->s2) / p->sy;
-    gx1[n] = accumulate_x1 ? gx1[n] + a : a;
+    if (gx1) gx1[n] = accumulate_x1 ? gx1[n] + a : a;
     gx2[n] = b;
   }
 }

@@ -172,7 +172,7 @@ void tte_sgd_f32(const tte_sgd* opt, float* p, float* mom, float g);
 /* g[c][p] = bit ? g[c][p] * (eff ? eff[c] : 1) : 0, in place. mask == NULL means all bits set. */
 void tte_mask_scale_f32(int32_t c, int32_t hw, float* g, const uint8_t* mask, const float* eff);
 
-/* Residual add: g (dL/dy, [n]) is masked in place, then
+/* Residual add: g (dL/dy, [n]) is masked in place, then (gx1 may be NULL: shortcut needs no gradient)
  *   gx1 (+)= (g * s1) / sy     (accumulate_x1: add to gx1 instead of overwriting)
  *   gx2  = (g * s2) / sy      (gx2 may alias g) */
 void tte_add_backward_f32(const tte_add_params* p, float* g, const uint8_t* mask, float* gx1, int32_t accumulate_x1,

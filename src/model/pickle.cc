@@ -63,7 +63,7 @@ bool DecodeUtf8(const std::string& s, std::vector<uint32_t>* out) {
 
 bool DTypeFromNumpyName(const std::string& name, DType* t) {
   static const std::pair<const char*, DType> kTable[] = {
-      {"i1", DType::kInt8}, {"u1", DType::kUInt8}, {"i2", DType::kInt16}, {"i4", DType::kInt32},
+      {"i1", DType::kInt8}, {"u1", DType::kUInt8}, {"i2", DType::kInt16}, {"u2", DType::kUInt16}, {"i4", DType::kInt32},
       {"i8", DType::kInt64}, {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"b1", DType::kBool}};
   for (const auto& [n, d] : kTable)
     if (name == n) {
@@ -78,6 +78,7 @@ const char* NumpyName(DType t) {
     case DType::kInt8: return "i1";
     case DType::kUInt8: return "u1";
     case DType::kInt16: return "i2";
+    case DType::kUInt16: return "u2";
     case DType::kInt32: return "i4";
     case DType::kInt64: return "i8";
     case DType::kFloat32: return "f4";

@@ -144,6 +144,7 @@ Status Executor::Prepare() {
     t->n_train = b.n_train;
     t->kk = b.k * b.k;
     t->depthwise = b.depthwise;
+    t->sel = reinterpret_cast<const uint16_t*>(Data(b.sel));
     t->qas_w = f32(b.qas_w);
     t->qas_b = f32(b.qas_b);
     t->w = b.train_weight ? reinterpret_cast<int8_t*>(Data(b.w_train)) : nullptr;

@@ -1,0 +1,66 @@
+// Gradient computation for `tte grad` (see gradients.h).
+#include "runtime/gradients.h"
+
+#include <cstring>
+
+#include "compiler/train_compiler.h"
+#include "memory/naive_plan.h"
+#include "runtime/executor.h"
+
+namespace tte {
+
+Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& req) {
+  const Model& m = *req.model;
+  TrainOptions opt;
+  opt.num_classes = req.num_classes > 0 ? req.num_classes : static_cast<int>(req.head_bias.size());
+  opt.store = WeightStore::kMaster;  // gradients only: storage does not matter, master keeps fp32 biases
+  opt.fuse_updates = false;          // gradients land in buffers; the apply ops are never run
+  opt.qas = false;
+  opt.head_weight = req.head_weight;
+  opt.head_bias = req.head_bias;
+  opt.debug_overwrite_fanout = req.debug_overwrite_fanout;
+  if (req.label < 0 || req.label >= opt.num_classes)
+    return InvalidArgument("label " + std::to_string(req.label) + " is outside 0.." + std::to_string(opt.num_classes - 1));
+  TTE_ASSIGN_OR_RETURN(CompiledTraining ct, CompileTraining(m, req.scheme, opt));
+  Program& P = ct.program;
+  int64_t arena = PlanNaive(&P);
+  TTE_ASSIGN_OR_RETURN(auto exec, Executor::Create(&P, arena));
+  std::memcpy(exec->input(), req.input, static_cast<size_t>(P.tensors[P.input].bytes()));
+  exec->RunOps(0, ct.update_begin, req.label);
+
+  std::map<std::string, Tensor> out;
+  auto f32 = [&](int id) { return reinterpret_cast<const float*>(exec->Data(id)); };
+  const auto convs = m.Convs();
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const ConvBinding& b = P.convs[i];
+    const ConvLayer& c = *convs[i];
+    const std::string key = "conv" + std::to_string(i);
+    if (b.train_bias) out[key + ".bias"] = Tensor::From(DType::kFloat32, {c.out_channels}, f32(b.grad_b));
+    if (b.train_weight) {
+      const int kk = c.kernel * c.kernel;
+      Tensor w(DType::kFloat32, {c.out_channels, c.InPerGroup(), c.kernel, c.kernel});
+      float* dst = w.data<float>();
+      const float* g = f32(b.grad_w);
+      std::vector<uint16_t> sel(b.n_train);
+      std::memcpy(sel.data(), P.tensors[b.sel].init.data(), sel.size() * 2);
+      for (int j = 0; j < b.n_train; ++j)
+        for (int e = 0; e < kk; ++e) {
+          if (b.depthwise) {
+            dst[static_cast<size_t>(sel[j]) * kk + e] = g[static_cast<size_t>(j) * kk + e];
+          } else {
+            for (int o = 0; o < c.out_channels; ++o)
+              dst[(static_cast<size_t>(o) * c.in_channels + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
+          }
+        }
+      out[key + ".weight"] = std::move(w);
+    }
+  }
+  const HeadBinding& h = P.head;
+  out["head.weight"] = Tensor::From(DType::kFloat32, {h.out, h.in}, f32(h.gW));
+  out["head.bias"] = Tensor::From(DType::kFloat32, {h.out}, f32(h.gb));
+  out["loss"] = Tensor::From(DType::kFloat32, {}, f32(P.loss));
+  out["logits"] = Tensor::From(DType::kFloat32, {1, h.out}, f32(P.logits));
+  return out;
+}
+
+}  // namespace tte
