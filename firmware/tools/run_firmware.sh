@@ -15,6 +15,7 @@
 #   insncount: mark <i> insns=<n> delta=<n>  (one per mcu_mark() call; absent with --no-count)
 #   insncount: total insns=<n>
 #   fw: exit=<status>
+# Paths must not contain spaces (the QEMU command line is passed as a plain word list).
 # Exit status: the program's (main()'s return value, 3 on a fault, 124 on timeout), 125 if the
 # build failed, 127 if a tool is missing.
 set -u
@@ -60,14 +61,11 @@ if [ "$count" = 1 ]; then cmd="$(mk -s print-count-cmd)"; else cmd="$(mk -s prin
 log="$elf.insncount.log"
 err="$elf.stderr.log"
 rm -f "$log" "$err"
-if [ "$count" = 1 ]; then
-  # -D: the plugin's lines go to a file, so the guest's stderr (fault reports) stays separate.
-  # shellcheck disable=SC2086  # the command is a plain word list printed by make
-  $cmd -D "$log" 2>"$err"
-else
-  # shellcheck disable=SC2086
-  $cmd 2>"$err"
-fi
+# -D: the plugin's lines go to a file, so the guest's stderr (fault reports) stays separate.
+[ "$count" = 1 ] && cmd="$cmd -D $log"
+# The outer 2>/dev/null only silences bash's "Aborted" notice if QEMU itself dies (status 134).
+# shellcheck disable=SC2086  # the command is a plain word list printed by make
+{ $cmd 2>"$err"; } 2>/dev/null
 status=$?
 [ -s "$err" ] && cat "$err"
 [ -f "$log" ] && grep '^insncount:' "$log"
