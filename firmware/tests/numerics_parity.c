@@ -2,7 +2,7 @@
  * numerics_parity.c - does the Cortex-M7 (FPv5-SP, newlib) compute the same bits as the host
  * (x86-64, glibc) for every kind of operation tte's kernels use? C99, builds for both.
  *
- * A deterministic PRNG (splitmix64) drives ~1.7 M operations in categories (rintf/nearbyintf of
+ * A deterministic PRNG (splitmix64) drives ~1.9 M operations in categories (rintf/nearbyintf of
  * fp32 products with exact .5 ties, int->float conversions, fp32 + - * /, fmaf, floorf, clamped
  * float->int, the conv/add/avg-pool requantization formulas of docs/DESIGN.md, exp/log, int8 dot
  * products, int64 arithmetic, soft double). Every result is folded into a 64-bit checksum per
@@ -18,6 +18,8 @@
  * Arm 0x7fc00000); the nan_bits category shows the raw patterns.
  *
  * Build options: -DPARITY_N=<ops per category> (default 65536);
+ *   -DPARITY_WITH_KERNELS: also check tte_expf, tte_logf and tte_sgd_f32 from src/kernels (link the
+ *   kernel library, -I src), as the CTest does;
  *   -DPARITY_DUMP=<category index>: run only that category and print every result
  *   ("d <inputs...> <result>" in hex), so host and MCU dumps can be diffed line by line.
  * On the MCU, mcu_mark() is called before (mark 2i) and after (mark 2i+1) category i, so the
@@ -30,6 +32,9 @@
 
 #include "mcu.h"
 #include "portable_math.h"
+#ifdef PARITY_WITH_KERNELS
+#include "kernels/tte_kernels.h"
+#endif
 
 #ifndef PARITY_N
 #define PARITY_N 65536
@@ -341,6 +346,30 @@ static void c_f64_arith(sum_t *s)
     }
 }
 
+/* ---- categories: the project's own kernels (src/kernels), when built with -DPARITY_WITH_KERNELS ---- */
+#ifdef PARITY_WITH_KERNELS
+static void c_kernel_expf(sum_t *s)
+{
+    for (uint32_t i = 0; i < N; i++) { float x = gen_exp_input(i); fold_un(s, x, tte_expf(x)); }
+}
+static void c_kernel_logf(sum_t *s)
+{
+    for (uint32_t i = 0; i < N; i++) { float x = gen_log_input(i); fold_un(s, x, tte_logf(x)); }
+}
+/* fp32 SGD with momentum: the kernel uses fmaf(-lr, step, p) */
+static void c_kernel_sgd_f32(sum_t *s)
+{
+    float p = 0.5f, mom = 0.0f;
+    for (uint32_t i = 0; i < N; i++) {
+        tte_sgd opt = {.lr = fabsf(rand_exp(-14, -2)), .momentum = (i & 1) ? 0.9f : 0.0f, .grad_scale = 1.0f};
+        if (i % 64 == 0) { p = rand_sym(2.0f); mom = 0.0f; }
+        tte_sgd_f32(&opt, &p, &mom, rand_sym(1.0f) * fabsf(rand_exp(-10, 4)));
+        fold_f(s, p);
+        fold_f(s, mom);
+    }
+}
+#endif
+
 /* ---- categories: informational (expected to differ between glibc and newlib) ---- */
 static void c_expf_libm(sum_t *s)
 {
@@ -383,7 +412,12 @@ static const category_t cats[] = {
     {"avgpool", "pool", 1, c_avgpool},               {"portable_expf", "exp", 1, c_portable_expf},
     {"portable_logf", "log", 1, c_portable_logf},    {"dot_i8_i32", "dot", 1, c_dot_i8},
     {"i64_add", "i64a", 1, c_i64_add},               {"i64_mulshift", "i64m", 1, c_i64_mulshift},
-    {"f64_soft_double", "f64", 1, c_f64_arith},      {"expf_libm", "exp", 0, c_expf_libm},
+    {"f64_soft_double", "f64", 1, c_f64_arith},
+#ifdef PARITY_WITH_KERNELS
+    {"kernel_tte_expf", "exp", 1, c_kernel_expf},    {"kernel_tte_logf", "log", 1, c_kernel_logf},
+    {"kernel_sgd_f32", "sgd", 1, c_kernel_sgd_f32},
+#endif
+    {"expf_libm", "exp", 0, c_expf_libm},
     {"logf_libm", "log", 0, c_logf_libm},            {"fmaf_libm_outofline", "fma", 0, c_fmaf_libm},
     {"nan_bits", "nan", 0, c_nan_bits},              {"f2i_out_of_range_ub", "oor", 0, c_f2i_out_of_range},
 };

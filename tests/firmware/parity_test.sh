@@ -3,7 +3,9 @@
 # (by CMake, the project's host flags) and for the Cortex-M7 (firmware/Makefile.template, run under
 # QEMU) must print identical checksums for every gated category.
 #
-#   parity_test.sh HOST_BIN FW_DIR WORK_DIR [PLUGIN]
+#   parity_test.sh HOST_BIN FW_DIR WORK_DIR [PLUGIN [SRC_DIR]]
+#   SRC_DIR given: the MCU build also compiles SRC_DIR/kernels/*.c with -DPARITY_WITH_KERNELS (the host
+#   build must have been made the same way, as tests/firmware/CMakeLists.txt does).
 #   env PARITY_OPTS="-O2 -Os"   MCU optimisation levels to check (default: both)
 #
 # Prints one line per category and level:
@@ -11,7 +13,7 @@
 # Informational categories (gated=0) are reported as "differ (informational)" and never fail.
 # Exit 0 only if every gated category agrees at every level; a missing tool fails with an install hint.
 set -u
-host_bin=$1 fw=$2 work=$3 plugin=${4:-}
+host_bin=$1 fw=$2 work=$3 plugin=${4:-} src=${5:-}
 opts=${PARITY_OPTS:--O2 -Os}
 
 fail() { echo "FAIL: $*"; exit 1; }
@@ -27,6 +29,10 @@ host_out="$("$host_bin")" || fail "host run failed: $host_out"
 status=0
 for opt in $opts; do
   vars=(NAME=numerics_parity "SRCS=$fw/tests/numerics_parity.c" "INCLUDES=$fw/tests" "B=$work/parity${opt}" "OPT=$opt")
+  if [ -n "$src" ]; then
+    vars=(NAME=numerics_parity "SRCS=$fw/tests/numerics_parity.c $(echo "$src"/kernels/*.c)" "INCLUDES=$fw/tests $src"
+          DEFS=-DPARITY_WITH_KERNELS "B=$work/parity${opt}" "OPT=$opt")
+  fi
   [ -n "$plugin" ] && [ -f "$plugin" ] && vars+=("PLUGIN=$plugin")
   m7_out="$("$fw/tools/run_firmware.sh" "${vars[@]}")"
   rc=$?
