@@ -20,8 +20,28 @@ inline uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 constexpr double kLn2Hi = 6.93147180369123816490e-01;  // fdlibm's split of ln 2
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 
-// Python's round() for the crop sizes: half to even (default FP rounding mode).
-inline int RoundHalfEven(double x) { return static_cast<int>(std::nearbyint(x)); }
+// Python's round() for the crop sizes: half to even (default FP rounding mode). Out-of-range values
+// (possible only with absurd configs) saturate instead of overflowing the int conversion.
+inline int RoundHalfEven(double x) {
+  if (!(x < 2e9)) return 2000000000;
+  if (x < -2e9) return -2000000000;
+  return static_cast<int>(std::nearbyint(x));
+}
+
+// Largest output resolution the transforms accept.
+constexpr int kMaxResolution = 1 << 16;
+
+Status CheckTransformArgs(const Image& src, int r, const char* what) {
+  if (r <= 0 || r > kMaxResolution)
+    return InvalidArgument(std::string(what) + ": resolution " + std::to_string(r) +
+                           " is out of range (1.." + std::to_string(kMaxResolution) + ")");
+  if (src.width <= 0 || src.height <= 0 || (src.channels != 1 && src.channels != 3) ||
+      src.pixels.size() != size_t(src.width) * src.height * src.channels)
+    return InvalidArgument(std::string(what) + ": malformed or empty source image " +
+                           std::to_string(src.width) + "x" + std::to_string(src.height) + "x" +
+                           std::to_string(src.channels));
+  return Status::Ok();
+}
 
 // L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16 (Pillow's rgb2l); grey images are their own L.
 inline uint8_t Luma(const uint8_t* px, int channels) {
@@ -192,7 +212,7 @@ Result<Augmenter> Augmenter::Create(const AugmentConfig& cfg) {
 }
 
 Result<Image> Augmenter::Apply(const Image& src, int r, uint64_t seed) const {
-  if (r <= 0) return InvalidArgument("augment: resolution " + std::to_string(r) + " must be > 0");
+  TTE_RETURN_IF_ERROR(CheckTransformArgs(src, r, "augment"));
   Rng rng(seed);
   Image img;
   if (cfg_.random_resized_crop) {
@@ -245,15 +265,18 @@ const char* EvalTransformName(EvalTransform t) {
 }
 
 Result<Image> ApplyEvalTransform(const Image& src, int r, EvalTransform t) {
-  if (r <= 0)
-    return InvalidArgument("eval transform: resolution " + std::to_string(r) + " must be > 0");
+  TTE_RETURN_IF_ERROR(CheckTransformArgs(src, r, "eval transform"));
   if (t == EvalTransform::kResize) return ResizeBilinear(src, r, r);
   // Resize(S) of the shorter side, then CenterCrop(r).
   const int s = static_cast<int>(std::ceil(r / 0.875));
   const int w = src.width, h = src.height;
-  if (w <= 0 || h <= 0) return InvalidArgument("eval transform: empty image");
   const int64_t shorter = std::min(w, h), longer = std::max(w, h);
-  const int new_long = static_cast<int>(static_cast<double>(int64_t(s) * longer) / shorter);
+  const double long_side = static_cast<double>(int64_t(s) * longer) / shorter;
+  if (long_side > double(kMaxImagePixels))
+    return InvalidArgument("eval transform: resizing " + std::to_string(w) + "x" +
+                           std::to_string(h) + " to shorter side " + std::to_string(s) +
+                           " is too large");
+  const int new_long = static_cast<int>(long_side);
   const int nw = w <= h ? s : new_long;
   const int nh = w <= h ? new_long : s;
   TTE_ASSIGN_OR_RETURN(Image resized, ResizeBilinear(src, nw, nh));

@@ -200,6 +200,10 @@ TEST(Augmenter, RejectsBadConfig) {
   c.contrast = -0.1;
   EXPECT_FALSE(Augmenter::Create(c).ok());
   EXPECT_FALSE(Augmenter::Create(AugmentConfig())->Apply(Gradient(4, 4, 3), 0, 1).ok());
+  EXPECT_FALSE(Augmenter::Create(AugmentConfig())->Apply(Image(), 8, 1).ok());
+  EXPECT_FALSE(ApplyEvalTransform(Image(), 8, EvalTransform::kResizeCenterCrop).ok());
+  EXPECT_FALSE(
+      ApplyEvalTransform(Gradient(1, 60000, 1), 60000, EvalTransform::kResizeCenterCrop).ok());
 }
 
 TEST(EvalTransform, ResizeAndCenterCrop) {
