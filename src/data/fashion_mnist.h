@@ -4,8 +4,9 @@
 // when the .gz is absent). Debian's package `dataset-fashion-mnist` installs them in
 // /usr/share/datasets/fashion-mnist, the default directory. Split "train" (60000) or "test"
 // (10000). Samples are kept in file order, filtered by the class subset, cut to max_samples, labels
-// remapped (see dataset.h). Load() turns a sample into RGB (grey copied) and applies the transform;
-// the eval transform "resize" at r = 128 reproduces the reference's golden input exactly.
+// remapped (see dataset.h). Load() applies the transform to the grey image (every step gives the
+// same planes as on its RGB copy), then copies it to the 3 planes; the eval transform "resize" at
+// r = 128 reproduces the reference's golden input (golden/input_fmnist0_int8.npy) exactly.
 #pragma once
 
 #include <memory>
