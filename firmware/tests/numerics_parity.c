@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include "mcu.h"
-#include "portable_math.h"
 #ifdef PARITY_WITH_KERNELS
 #include "kernels/tte_kernels.h"
 #endif
@@ -289,14 +288,6 @@ static void c_avgpool(sum_t *s)
         fold_f(s, rintf((float)sum / (float)hw));
     }
 }
-static void c_portable_expf(sum_t *s)
-{
-    for (uint32_t i = 0; i < N; i++) { float x = gen_exp_input(i); fold_un(s, x, portable_expf(x)); }
-}
-static void c_portable_logf(sum_t *s)
-{
-    for (uint32_t i = 0; i < N; i++) { float x = gen_log_input(i); fold_un(s, x, portable_logf(x)); }
-}
 static int8_t xv[1024], wv[1024];
 static void c_dot_i8(sum_t *s)
 {
@@ -409,8 +400,7 @@ static const category_t cats[] = {
     {"fmaf", "fma", 1, c_fmaf},                      {"f2i_clamped", "clamp", 1, c_f2i_clamped},
     {"lrintf_clamped", "clamp", 1, c_lrintf},        {"sqrtf", "sqrt", 1, c_sqrtf},
     {"requant_conv", "rq", 1, c_requant_conv},       {"requant_add", "rqa", 1, c_requant_add},
-    {"avgpool", "pool", 1, c_avgpool},               {"portable_expf", "exp", 1, c_portable_expf},
-    {"portable_logf", "log", 1, c_portable_logf},    {"dot_i8_i32", "dot", 1, c_dot_i8},
+    {"avgpool", "pool", 1, c_avgpool},               {"dot_i8_i32", "dot", 1, c_dot_i8},
     {"i64_add", "i64a", 1, c_i64_add},               {"i64_mulshift", "i64m", 1, c_i64_mulshift},
     {"f64_soft_double", "f64", 1, c_f64_arith},
 #ifdef PARITY_WITH_KERNELS

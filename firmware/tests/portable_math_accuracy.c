@@ -1,11 +1,11 @@
 /*
- * portable_math_accuracy.c - host-only accuracy check of portable_expf/portable_logf
- * (firmware/tests/portable_math.h) against the C library's double exp/log.
+ * portable_math_accuracy.c - host-only accuracy check of the kernel library's portable tte_expf /
+ * tte_logf (src/kernels/tte_math.c) against the C library's double exp/log.
  *
  * Walks the float bit patterns of the whole domain with a fixed odd stride (about 40 M inputs),
  * measures the error in ulps of the float result (ulp of a subnormal result = 2^-149) and
  * fails if it exceeds the stated bounds. Prints one parseable line per function:
- *   accuracy portable_expf n=... max_ulp=0.62 at=0x... not_nearest=... (of n)
+ *   accuracy tte_expf n=... max_ulp=0.62 at=0x... not_nearest=... (of n)
  * Usage: portable_math_accuracy [stride]   (default 97; 1 = every float, takes minutes)
  */
 #include <float.h>
@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "portable_math.h"
+#include <string.h>
+
+#include "kernels/tte_kernels.h"
+
+static float pm_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
 
 typedef struct {
     const char *name;
@@ -56,25 +60,25 @@ int main(int argc, char **argv)
 {
     uint32_t stride = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 97u;
     if (stride == 0) stride = 1;
-    acc_t ex = {"portable_expf", 0, 0, 0, 0}, lg = {"portable_logf", 0, 0, 0, 0};
+    acc_t ex = {"tte_expf", 0, 0, 0, 0}, lg = {"tte_logf", 0, 0, 0, 0};
 
     /* expf: every float in [-104, 88.8] (both signs of the bit patterns) */
     for (uint64_t u = 0; u < 0x100000000ull; u += stride) {
         float x = pm_float((uint32_t)u);
         if (!(x >= -104.0f && x <= 88.8f)) continue;
-        measure(&ex, (uint32_t)u, portable_expf(x), exp((double)x));
+        measure(&ex, (uint32_t)u, tte_expf(x), exp((double)x));
     }
     /* logf: every positive finite float, subnormals included */
     for (uint64_t u = 1; u < 0x7f800000ull; u += stride) {
         float x = pm_float((uint32_t)u);
-        measure(&lg, (uint32_t)u, portable_logf(x), log((double)x));
+        measure(&lg, (uint32_t)u, tte_logf(x), log((double)x));
     }
     /* special values */
-    int special_ok = portable_expf(-INFINITY) == 0.0f && portable_expf(INFINITY) == INFINITY &&
-                     portable_expf(0.0f) == 1.0f && portable_logf(1.0f) == 0.0f &&
-                     portable_logf(0.0f) == -INFINITY && portable_logf(INFINITY) == INFINITY &&
-                     isnan(portable_logf(-1.0f)) && isnan(portable_expf(NAN)) &&
-                     portable_expf(89.0f) == INFINITY && portable_expf(-105.0f) == 0.0f;
+    int special_ok = tte_expf(-INFINITY) == 0.0f && tte_expf(INFINITY) == INFINITY &&
+                     tte_expf(0.0f) == 1.0f && tte_logf(1.0f) == 0.0f &&
+                     tte_logf(0.0f) == -INFINITY && tte_logf(INFINITY) == INFINITY &&
+                     isnan(tte_logf(-1.0f)) && isnan(tte_expf(NAN)) &&
+                     tte_expf(89.0f) == INFINITY && tte_expf(-105.0f) == 0.0f;
     printf("accuracy special_values %s\n", special_ok ? "ok" : "WRONG");
     int ok = report(&ex, 1.5) & report(&lg, 1.0) & special_ok;
     return ok ? 0 : 1;

@@ -1,17 +1,26 @@
-// tte command-line tool: entry point. Each subcommand lives in its own cmd_*.cc file.
-#include <cstdio>
+// tte: the Tiny Training Engine command-line tool. Each subcommand lives in its own cmd_<name>.cc.
+#include <CLI/CLI.hpp>
 
-#include "model/pkl_io.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  if (argc < 3) return 2;
-  auto m = tte::LoadModel(argv[1]);
-  if (!m.ok()) {
-    std::fprintf(stderr, "tte: %s\n", m.status().ToString().c_str());
-    return 1;
+  CLI::App app{
+      "tte - the Tiny Training Engine: train int8 CNNs on microcontrollers.\n"
+      "Import MCUNetV3 int8 models, compile sparse-update training programs with a static memory plan,\n"
+      "train them on the host bit-exactly like the device, and generate C for Cortex-M.",
+      "tte"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tte 0.1.0");
+  int exit_code = 0;
+  tte::cli::AddInfoCommand(app, &exit_code);
+  tte::cli::AddInferCommand(app, &exit_code);
+  tte::cli::AddEvalCommand(app, &exit_code);
+  tte::cli::AddCompileCommand(app, &exit_code);
+  tte::cli::AddGradCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  std::printf("%d convs, %zu blocks\n", m->NumConvs(), m->blocks.size());
-  auto s = tte::SaveModel(*m, argv[2]);
-  if (!s.ok()) return 1;
-  return 0;
+  return exit_code;
 }

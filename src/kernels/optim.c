@@ -1,6 +1,6 @@
 /*
  * optim.c - QAS-SGD updates for one parameter element, in the two storage modes:
- *   master mode (the reference simulation): fp32 master copies, p = fmaf(-lr, buf, p), and the int8
+ *   master mode (the reference simulation): fp32 master copies, p = tte_fmaf(-lr, buf, p), and the int8
  *     weight the forward reads is clamp(rint(master), -128, 127);
  *   device mode: int8 weights / int32 biases updated in place with round-half-even or stochastic
  *     rounding and saturation (never truncation toward zero).
@@ -37,7 +37,7 @@ void tte_sgd_weight(const tte_sgd* opt, const tte_conv_train* t, int32_t e, int3
   float step = (g * opt->grad_scale) / t->qas_w[o];
   step = momentum_step(opt, t->w_mom ? &t->w_mom[e] : 0, step);
   if (opt->store == TTE_STORE_MASTER) {
-    const float p = fmaf(-opt->lr, step, t->w_master[e]);
+    const float p = tte_fmaf(-opt->lr, step, t->w_master[e]);
     t->w_master[e] = p;
     t->w[e] = clamp_s8(rintf(p));
   } else {
@@ -50,7 +50,7 @@ void tte_sgd_bias(const tte_sgd* opt, const tte_conv_train* t, int32_t c, float 
   float step = (g * opt->grad_scale) / t->qas_b[c];
   step = momentum_step(opt, t->b_mom ? &t->b_mom[c] : 0, step);
   if (opt->store == TTE_STORE_MASTER) {
-    t->b_master[c] = fmaf(-opt->lr, step, t->b_master[c]);
+    t->b_master[c] = tte_fmaf(-opt->lr, step, t->b_master[c]);
   } else {
     const float d = round_update(opt, -opt->lr * step);
     int64_t v;
@@ -66,7 +66,7 @@ void tte_sgd_bias(const tte_sgd* opt, const tte_conv_train* t, int32_t c, float 
 
 void tte_sgd_f32(const tte_sgd* opt, float* p, float* mom, float g) {
   const float step = momentum_step(opt, mom, g * opt->grad_scale);
-  *p = fmaf(-opt->lr, step, *p);
+  *p = tte_fmaf(-opt->lr, step, *p);
 }
 
 void tte_conv_apply_update(const tte_sgd* opt, const tte_conv_train* t, float* grad_w, float* grad_b) {

@@ -122,12 +122,14 @@ void tte_head_forward(const tte_head_params* p, const float* W, const float* b, 
 float tte_softmax_xent(int32_t n, const float* logits, int32_t label, float* dlogits);
 float tte_expf(float x);
 float tte_logf(float x);
+/* a*b + c with one rounding on every target (tte_math.c). */
+float tte_fmaf(float a, float b, float c);
 
 /* ------------------------------------------------------------------------------------------------
  * Optimizer (QAS-SGD). Gradients are in the integer domain; QAS divides them by a per-channel factor
  * (s_w^2 for weights, (s_x s_w)^2 for biases; 1 when QAS is off), then SGD with optional momentum:
  *   buf = momentum * buf + g   (buf starts at 0, so the first step gives buf = g exactly)
- *   master mode : p = fmaf(-lr, buf, p) on the fp32 master; the int8 weight used by the forward is
+ *   master mode : p = tte_fmaf(-lr, buf, p) on the fp32 master; the int8 weight used by the forward is
  *                 clamp(rint(p), -128, 127)  (the reference does not clamp: see docs)
  *   device mode : p = saturate(p + R(-lr * buf)) in place on int8 / int32, R = round half to even
  *                 or stochastic rounding floor(v + u), u uniform in [0,1) from a xorshift32 stream.

@@ -51,8 +51,19 @@ struct Block {
   std::optional<ResidualAdd> residual;
 };
 
+// The fp32 classifier head trained by tte (ScaledLinear of the reference): logits = W ((x - x_zero) x_scale) + b
+// over the pooled int8 features. Stored in the .pkl under the extra top-level key "tte_head"; the int8
+// `classifier` of a trained model is this head quantized, so plain int8 inference also works.
+struct FpHead {
+  int in = 0, out = 0;
+  std::vector<float> weight;  // [out][in]
+  std::vector<float> bias;    // [out]
+  std::vector<std::string> class_names;
+};
+
 struct Model {
   std::string source;  // file it was read from (for messages)
+  std::optional<FpHead> fp_head;
   ConvLayer first_conv;
   std::vector<Block> blocks;
   std::optional<ConvLayer> feature_mix;

@@ -212,6 +212,24 @@ Result<Model> ModelFromPickle(const PyValue& root, const std::string& label) {
   // Number the backbone convs.
   int idx = 0;
   for (ConvLayer* c : m.MutableConvs()) c->index = idx++;
+  const PyValue* th = root.Get("tte_head");
+  if (th && th->type != PyType::kNone) {
+    FpHead h;
+    TTE_ASSIGN_OR_RETURN(int64_t out, r.Int(*th, "tte_head", "out_features", 1, 1 << 16));
+    h.in = m.feature_channels();
+    h.out = static_cast<int>(out);
+    TTE_ASSIGN_OR_RETURN(const Tensor* w, r.Array(*th, "tte_head", "weight", DType::kFloat32, {out, h.in}));
+    TTE_ASSIGN_OR_RETURN(const Tensor* b, r.Array(*th, "tte_head", "bias", DType::kFloat32, {out}));
+    h.weight.assign(w->data<float>(), w->data<float>() + w->numel());
+    h.bias.assign(b->data<float>(), b->data<float>() + b->numel());
+    const PyValue* names = th->Get("class_names");
+    if (names && names->type == PyType::kList)
+      for (const auto& n : names->items)
+        if (n->type == PyType::kStr) h.class_names.push_back(n->s);
+    if (!h.class_names.empty() && static_cast<int64_t>(h.class_names.size()) != out)
+      return r.Err("tte_head.class_names", std::to_string(h.class_names.size()) + " names for " + std::to_string(out) + " classes");
+    m.fp_head = std::move(h);
+  }
   return m;
 }
 
@@ -274,10 +292,24 @@ pickle::PyPtr ModelToPickle(const Model& m) {
                            {"residual", res},
                            {"se", None()}}));
   }
-  return Dict({{"first_conv", ConvToPickle(m.first_conv, false)},
-               {"blocks", List(std::move(blocks))},
-               {"feature_mix", m.feature_mix ? ConvToPickle(*m.feature_mix, false) : None()},
-               {"classifier", ConvToPickle(m.classifier, true)}});
+  PyPtr root = Dict({{"first_conv", ConvToPickle(m.first_conv, false)},
+                     {"blocks", List(std::move(blocks))},
+                     {"feature_mix", m.feature_mix ? ConvToPickle(*m.feature_mix, false) : None()},
+                     {"classifier", ConvToPickle(m.classifier, true)}});
+  if (m.fp_head) {
+    const FpHead& h = *m.fp_head;
+    std::vector<PyPtr> names;
+    for (const auto& n : h.class_names) names.push_back(Str(n));
+    root->dict.emplace_back(Str("tte_head"),
+                            Dict({{"out_features", Int(h.out)},
+                                  {"in_features", Int(h.in)},
+                                  {"weight", ArrayOf(DType::kFloat32, {h.out, h.in}, h.weight)},
+                                  {"bias", ArrayOf(DType::kFloat32, {h.out}, h.bias)},
+                                  {"x_scale", Float(m.classifier.x_scale)},
+                                  {"x_zero", Int(m.classifier.x_zero)},
+                                  {"class_names", List(std::move(names))}}));
+  }
+  return root;
 }
 
 std::vector<uint8_t> SerializeModelFile(const Model& m, const pickle::PyPtr& extra) {

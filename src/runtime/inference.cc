@@ -7,12 +7,41 @@
 
 namespace tte {
 
-Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& model, int resolution) {
+Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& model, int resolution,
+                                                                   bool use_fp_head) {
   std::unique_ptr<InferenceSession> s(new InferenceSession());
+  if (use_fp_head && !model.fp_head) return InvalidArgument(model.source + ": has no fp32 head (tte_head): not trained by tte");
   ForwardOptions opt;
   opt.resolution = resolution;
-  opt.int8_classifier = true;
-  TTE_ASSIGN_OR_RETURN(s->graph_, BuildForward(model, opt, &s->program_));
+  opt.int8_classifier = !use_fp_head;
+  Program& P = s->program_;
+  TTE_ASSIGN_OR_RETURN(s->graph_, BuildForward(model, opt, &P));
+  if (use_fp_head) {
+    const FpHead& h = *model.fp_head;
+    auto flash = [&](const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v) {
+      TensorInfo t;
+      t.name = name;
+      t.dtype = DType::kFloat32;
+      t.shape = std::move(shape);
+      t.storage = Storage::kFlash;
+      t.init.resize(v.size() * 4);
+      std::memcpy(t.init.data(), v.data(), t.init.size());
+      return P.AddTensor(std::move(t));
+    };
+    P.head = HeadBinding{h.in, h.out, model.classifier.x_zero, static_cast<float>(model.classifier.x_scale),
+                         flash("head.weight", {h.out, h.in}, h.weight), flash("head.bias", {h.out}, h.bias)};
+    TensorInfo lg;
+    lg.name = "logits";
+    lg.dtype = DType::kFloat32;
+    lg.shape = {h.out};
+    lg.is_output = true;
+    P.logits = P.AddTensor(lg);
+    Op op(OpCode::kHeadForward);
+    op.ins = {s->graph_.pooled};
+    op.outs = {P.logits};
+    P.AddOp(op);
+    s->graph_.stages.emplace_back("fc", P.logits);
+  }
   int64_t arena = PlanNaive(&s->program_);
   TTE_ASSIGN_OR_RETURN(s->exec_, Executor::Create(&s->program_, arena));
   return s;
@@ -21,6 +50,19 @@ Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& 
 void InferenceSession::Run(const int8_t* image) {
   std::memcpy(exec_->input(), image, static_cast<size_t>(input_bytes()));
   exec_->Step();
+}
+
+float InferenceSession::logit(int i) const {
+  const uint8_t* p = exec_->Data(program_.logits);
+  if (fp_logits()) return reinterpret_cast<const float*>(p)[i];
+  return static_cast<float>(reinterpret_cast<const int8_t*>(p)[i]);
+}
+
+int InferenceSession::Predict() const {
+  int best = 0;
+  for (int i = 1; i < num_classes(); ++i)
+    if (logit(i) > logit(best)) best = i;
+  return best;
 }
 
 const int8_t* InferenceSession::logits() const {

@@ -1,5 +1,6 @@
-// InferenceSession: the int8 forward of a model (through its own int8 classifier), compiled to a
-// Program, planned, and run by the Executor one image at a time.
+// InferenceSession: the int8 forward of a model, compiled to a Program, planned, and run by the
+// Executor one image at a time. The logits come from the model's own int8 classifier, or, with
+// use_fp_head on a model trained by tte, from its fp32 head (what training measures accuracy with).
 #pragma once
 
 #include <memory>
@@ -16,7 +17,8 @@ namespace tte {
 
 class InferenceSession {
  public:
-  static Result<std::unique_ptr<InferenceSession>> Create(const Model& model, int resolution = 0);
+  static Result<std::unique_ptr<InferenceSession>> Create(const Model& model, int resolution = 0,
+                                                         bool use_fp_head = false);
 
   int resolution() const { return program_.resolution; }
   int num_classes() const { return static_cast<int>(program_.tensors[program_.logits].numel()); }
@@ -24,7 +26,10 @@ class InferenceSession {
 
   // Runs one image (int8 CHW, 3 x R x R). The logits stay valid until the next Run.
   void Run(const int8_t* image);
-  const int8_t* logits() const;
+  const int8_t* logits() const;        // int8 classifier only
+  bool fp_logits() const { return program_.tensors[program_.logits].dtype == DType::kFloat32; }
+  float logit(int i) const;            // either kind, as float
+  int Predict() const;                 // argmax of the logits (first index on ties, as torch.argmax)
   // Stage outputs of the last Run, named as the reference's dumps (first_conv, block_00, ..., fc).
   const std::vector<std::pair<std::string, int>>& stages() const { return graph_.stages; }
   const TensorInfo& tensor(int id) const { return program_.tensors[id]; }

@@ -1,0 +1,88 @@
+// `tte info MODEL`: the layer table of a model (conv indices as used by sparse-update schemes), and
+// totals; --json for machines.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "model/layer_table.h"
+
+namespace tte::cli {
+namespace {
+
+struct InfoOptions {
+  std::string model;
+  int resolution = 0;
+  bool json = false;
+};
+
+int RunInfo(const InfoOptions& o) {
+  auto m = LoadModelOrExplain(o.model);
+  if (!m.ok()) return Fail("info", m.status());
+  LayerTableSummary sum;
+  auto rows = LayerTable(*m, o.resolution, &sum);
+  if (!rows.ok()) return Fail("info", rows.status());
+  const int R = o.resolution > 0 ? o.resolution : m->resolution();
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["resolution"] = R;
+    j["num_classes"] = m->num_classes();
+    j["convs"] = sum.convs;
+    j["blocks"] = sum.blocks;
+    j["residual_adds"] = sum.residuals;
+    j["params"] = sum.params;
+    j["macs"] = sum.macs;
+    j["weight_bytes"] = sum.weight_bytes;
+    j["bias_bytes"] = sum.bias_bytes;
+    j["max_layer_in_out_bytes"] = sum.max_in_out_bytes;
+    for (const LayerRow& r : *rows) {
+      nlohmann::json l;
+      l["conv_index"] = r.conv_index >= 0 ? nlohmann::json(r.conv_index) : nlohmann::json(nullptr);
+      l["name"] = r.name;
+      l["op"] = r.op;
+      l["in"] = {r.in_c, r.in_h, r.in_w};
+      l["out"] = {r.out_c, r.out_h, r.out_w};
+      l["kernel"] = r.kernel;
+      l["stride"] = r.stride;
+      l["groups"] = r.groups;
+      l["params"] = r.params;
+      l["macs"] = r.macs;
+      l["act_bytes"] = r.act_bytes;
+      j["layers"].push_back(l);
+    }
+    std::printf("%s\n", j.dump(1).c_str());
+    return 0;
+  }
+  std::printf("%s: %d convs in %d blocks (%d residual adds), input 3x%dx%d, %d classes\n\n", o.model.c_str(), sum.convs,
+              sum.blocks, sum.residuals, R, R, m->num_classes());
+  std::printf("%4s  %-22s %-11s %-13s %-13s %2s %2s %9s %11s %10s\n", "idx", "layer", "op", "in (CxHxW)", "out (CxHxW)", "k",
+              "s", "params", "MACs", "act bytes");
+  for (const LayerRow& r : *rows) {
+    char in[48], out[48], idx[16];
+    std::snprintf(in, sizeof in, "%dx%dx%d", r.in_c, r.in_h, r.in_w);
+    std::snprintf(out, sizeof out, "%dx%dx%d", r.out_c, r.out_h, r.out_w);
+    if (r.conv_index >= 0) std::snprintf(idx, sizeof idx, "%d", r.conv_index);
+    else std::snprintf(idx, sizeof idx, "-");
+    std::printf("%4s  %-22s %-11s %-13s %-13s %2s %2s %9lld %11lld %10lld\n", idx, r.name.c_str(), r.op.c_str(), in, out,
+                r.kernel ? std::to_string(r.kernel).c_str() : "", r.stride ? std::to_string(r.stride).c_str() : "",
+                static_cast<long long>(r.params), static_cast<long long>(r.macs), static_cast<long long>(r.act_bytes));
+  }
+  std::printf("\ntotal: %lld params (%s int8 weights + %s int32 biases), %.2f M MACs, largest layer input+output %s\n",
+              static_cast<long long>(sum.params), HumanBytes(sum.weight_bytes).c_str(), HumanBytes(sum.bias_bytes).c_str(),
+              sum.macs / 1e6, HumanBytes(sum.max_in_out_bytes).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddInfoCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<InfoOptions>();
+  CLI::App* c = app.add_subcommand("info", "Show a model's layers: conv indices (as sparse-update schemes use them), shapes, params, MACs");
+  c->add_option("model", o->model, "Model file (.pkl, MCUNetV3 format)")->required();
+  c->add_option("--resolution", o->resolution, "Input resolution (default: the model's own)");
+  c->add_flag("--json", o->json, "Machine-readable JSON output");
+  c->callback([o, exit_code] { *exit_code = RunInfo(*o); });
+}
+
+}  // namespace tte::cli

@@ -1,0 +1,15 @@
+// Registration of the tte subcommands (one cmd_<name>.cc file each).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tte::cli {
+
+void AddInfoCommand(CLI::App& app, int* exit_code);
+void AddInferCommand(CLI::App& app, int* exit_code);
+void AddEvalCommand(CLI::App& app, int* exit_code);
+void AddCompileCommand(CLI::App& app, int* exit_code);
+void AddGradCommand(CLI::App& app, int* exit_code);
+void AddTrainCommand(CLI::App& app, int* exit_code);
+
+}  // namespace tte::cli

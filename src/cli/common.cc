@@ -1,0 +1,160 @@
+// Shared CLI pieces (see common.h).
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/file_io.h"
+#include "model/pkl_io.h"
+
+namespace tte::cli {
+
+int Fail(const std::string& cmd, const Status& s) {
+  std::fprintf(stderr, "tte %s: error: %s\n", cmd.c_str(), s.ToString().c_str());
+  return 1;
+}
+
+Progress::Progress(std::string label, int64_t total, bool enabled)
+    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(2)) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+void Progress::Update(int64_t done, const std::string& info) {
+  if (!enabled_ || total_ <= 0) return;
+  auto now = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(now - start_).count();
+  double frac = static_cast<double>(done) / static_cast<double>(total_);
+  if (tty_) {
+    if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < 0.1) return;
+    last_draw_ = now;
+    const int width = 28;
+    int filled = static_cast<int>(frac * width);
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    double eta = done > 0 ? secs / frac - secs : 0;
+    std::fprintf(stderr, "\r%s [%s] %lld/%lld %5.1f%% %5.0fs eta %4.0fs %s\033[K", label_.c_str(), bar.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), 100 * frac, secs, eta, info.c_str());
+    std::fflush(stderr);
+  } else {
+    int decile = static_cast<int>(frac * 10);
+    if (decile == last_decile_) return;
+    last_decile_ = decile;
+    std::fprintf(stderr, "%s %lld/%lld (%.0f%%) %.0fs %s\n", label_.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total_), 100 * frac, secs, info.c_str());
+  }
+}
+
+void Progress::Finish(const std::string& info) {
+  if (!enabled_) return;
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (tty_) std::fprintf(stderr, "\r\033[K");
+  std::fprintf(stderr, "%s done: %lld in %.1fs %s\n", label_.c_str(), static_cast<long long>(total_), secs, info.c_str());
+}
+
+void DataOptions::Add(CLI::App* app, const std::string& default_split) {
+  split = default_split;
+  app->add_option("--data", data,
+                  "Dataset: 'fmnist' (Debian's Fashion-MNIST), 'fmnist:DIR', 'folder:DIR' (DIR/<class>/<images>), "
+                  "or 'npy:FILE' (int8 N x 3 x R x R, with --labels)")
+      ->capture_default_str();
+  app->add_option("--labels", labels, "Labels .npy for --data npy:FILE (integers, shape N)");
+  app->add_option("--split", split, "Fashion-MNIST split: train or test")->capture_default_str();
+  app->add_option("--classes", classes, "Class subset, e.g. '0-4', '5,6,7', 'Sandal,Bag' (labels follow this order)");
+  app->add_option("--max-samples", max_samples, "Use only the first N matching samples (-1 = all)")->capture_default_str();
+  app->add_option("--eval-transform", eval_transform,
+                  "Preprocessing: 'resize' (image resized to R x R, bilinear as Pillow) or 'center-crop' "
+                  "(resize to ceil(R/0.875), centre crop R: the reference's val transform)")
+      ->capture_default_str();
+}
+
+Result<DatasetSpec> DataOptions::Spec() const {
+  DatasetSpec s;
+  std::string kind = data, path;
+  if (size_t c = data.find(':'); c != std::string::npos) {
+    kind = data.substr(0, c);
+    path = data.substr(c + 1);
+  }
+  if (kind != "fmnist" && kind != "folder" && kind != "npy")
+    return InvalidArgument("--data: unknown kind '" + kind + "' (expected fmnist, folder:DIR or npy:FILE)");
+  if ((kind == "folder" || kind == "npy") && path.empty()) return InvalidArgument("--data " + kind + ": needs a path, e.g. " + kind + ":/path");
+  s.kind = kind;
+  s.path = path;
+  s.labels_path = labels;
+  s.split = split;
+  s.classes = classes;
+  s.max_samples = max_samples;
+  s.eval_transform = eval_transform;
+  return s;
+}
+
+void SchemeOptions::Add(CLI::App* app) {
+  app->add_option("--scheme", scheme,
+                  "Sparse-update scheme: a JSON file (the reference's keys, or tte's native form; see docs/schemes.md) "
+                  "or a built-in: full, bias-only, head-only, last:N")
+      ->capture_default_str();
+  app->add_option("--scheme-name", scheme_name,
+                  "Entry of a scheme collection such as ../shared/reference/schemes.json: NAME or MODEL/NAME");
+}
+
+Result<Scheme> SchemeOptions::Load(const std::string& model_path) const {
+  if (!FileExists(scheme)) {
+    if (scheme.find(".json") != std::string::npos) return NotFound("--scheme: " + scheme + ": no such file");
+    return BuiltinScheme(scheme);
+  }
+  return LoadScheme(scheme, scheme_name, FileStem(model_path));
+}
+
+void CompileOptions::Add(CLI::App* app) {
+  app->add_option("--store", store,
+                  "Where trained parameters live: 'device' (int8 weights and int32 biases updated in place, no master "
+                  "copy: what the MCU runs) or 'master' (fp32 master copies: the reference simulation)")
+      ->capture_default_str();
+  app->add_option("--rounding", rounding, "Device-mode rounding of updates: 'stochastic' or 'nearest' (half to even)")
+      ->capture_default_str();
+  app->add_flag("--no-qas", no_qas, "Plain SGD on the int8 parameters, without quantization-aware scaling");
+  app->add_option("--momentum", momentum, "SGD momentum (0 = none; momentum needs an fp32 buffer per trained value)")
+      ->capture_default_str();
+  app->add_flag("--no-reorder", no_reorder,
+                "Keep every gradient in a buffer and update at the end of the step (no operator reordering)");
+  app->add_option("--resolution", resolution, "Input resolution (default: the model's own)");
+  app->add_option("--seed", seed, "Seed for the head initialisation and random channel selection")->capture_default_str();
+}
+
+Result<TrainOptions> CompileOptions::Options(int num_classes) const {
+  TrainOptions t;
+  t.num_classes = num_classes;
+  t.resolution = resolution;
+  t.qas = !no_qas;
+  t.momentum = momentum;
+  t.fuse_updates = !no_reorder;
+  t.seed = seed;
+  if (store == "device") t.store = WeightStore::kDevice;
+  else if (store == "master") t.store = WeightStore::kMaster;
+  else return InvalidArgument("--store: expected 'device' or 'master', got '" + store + "'");
+  if (rounding == "stochastic") t.rounding = TTE_ROUND_STOCHASTIC;
+  else if (rounding == "nearest") t.rounding = TTE_ROUND_NEAREST;
+  else return InvalidArgument("--rounding: expected 'stochastic' or 'nearest', got '" + rounding + "'");
+  return t;
+}
+
+Result<Model> LoadModelOrExplain(const std::string& path) {
+  if (!FileExists(path)) return NotFound(path + ": no such model file");
+  return LoadModel(path);
+}
+
+std::string FileStem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
+
+std::string HumanBytes(int64_t b) {
+  char buf[32];
+  if (b >= 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.2f MB", b / (1024.0 * 1024.0));
+  else if (b >= 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
+  return buf;
+}
+
+}  // namespace tte::cli

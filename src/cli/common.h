@@ -1,0 +1,76 @@
+// Shared pieces of the tte command-line tool: error reporting, a progress bar, and the option groups
+// several subcommands use (model, dataset, scheme).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "compiler/scheme.h"
+#include "compiler/train_compiler.h"
+#include "core/status.h"
+#include "data/dataset.h"
+#include "model/model.h"
+
+namespace tte::cli {
+
+// Prints "tte <cmd>: error: <message>" to stderr and returns the exit code (1; 2 for bad usage).
+int Fail(const std::string& cmd, const Status& s);
+
+// A progress bar on stderr: redraws in place on a terminal, prints a line every ~10% otherwise.
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, bool enabled = true);
+  // `info` is shown after the counts, e.g. "loss 0.53 acc 81.2%".
+  void Update(int64_t done, const std::string& info = "");
+  void Finish(const std::string& info = "");
+
+ private:
+  std::string label_;
+  int64_t total_;
+  bool enabled_, tty_;
+  int last_decile_ = -1;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// --data / --classes / --max-samples / --split / --labels / --eval-transform
+struct DataOptions {
+  std::string data = "fmnist";  // fmnist[:DIR] | folder:DIR | npy:FILE
+  std::string labels;
+  std::string split = "test";
+  std::string classes;
+  int64_t max_samples = -1;
+  std::string eval_transform = "resize";
+  void Add(CLI::App* app, const std::string& default_split);
+  Result<DatasetSpec> Spec() const;
+};
+
+// --scheme / --scheme-name
+struct SchemeOptions {
+  std::string scheme = "full";
+  std::string scheme_name;
+  void Add(CLI::App* app);
+  Result<Scheme> Load(const std::string& model_path) const;
+};
+
+// Options that shape the compiled training program: --store, --rounding, --no-qas, --momentum,
+// --no-reorder, --resolution, --seed.
+struct CompileOptions {
+  std::string store = "device";
+  std::string rounding = "stochastic";
+  bool no_qas = false;
+  float momentum = 0.0f;
+  bool no_reorder = false;
+  int resolution = 0;
+  uint64_t seed = 0;
+  void Add(CLI::App* app);
+  Result<TrainOptions> Options(int num_classes) const;
+};
+
+Result<Model> LoadModelOrExplain(const std::string& path);
+std::string FileStem(const std::string& path);
+std::string HumanBytes(int64_t b);
+
+}  // namespace tte::cli
