@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tte needs, skipping those already present (idempotent).
+#   scripts/install-deps.sh          build, test and MCU-emulation dependencies
+#   scripts/install-deps.sh --tools  also the offline tooling (PyTorch for tools/backbone)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build git ca-certificates          # build
+  zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev          # libraries
+  libgtest-dev libgmock-dev                                      # tests
+  clang libclang-rt-14-dev                                       # libFuzzer target of the pkl reader
+  python3 python3-numpy                                          # test helpers (python loads our .pkl)
+  dataset-fashion-mnist                                          # the datasets of the demo and benchmarks
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm      # Cortex-M7 cross build and emulation
+)
+if [[ "${1:-}" == "--tools" ]]; then
+  packages+=(python3-torch python3-pil)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to run apt-get" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
