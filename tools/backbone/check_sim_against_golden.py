@@ -214,6 +214,10 @@ def main():
     shared = os.path.abspath(a.shared)
     print("int8_sim spec vs golden diff-op data:")
     ok = check(shared)
+    print("same, with the explicit (non-conv2d) exact accumulation, int8_sim.set_fast(False):")
+    int8_sim.set_fast(False)
+    ok &= check(shared)
+    int8_sim.set_fast(True)
     print("RESULT:", "ALL EQUAL" if ok else "MISMATCH")
     if not a.no_variants:
         print("\nvariants (one detail changed) vs the same golden data:")

@@ -115,7 +115,11 @@ def validate_model_dict(d):
                 fail(f"{p}.residual.params", "x_* differ from the block input's params")
             prev = rp
         if blk["se"] is not None: fail(f"{p}.se", "SE is not supported")
-    if d["feature_mix"] is not None: fail("feature_mix", "this writer emits nomix models only")
+    if d["feature_mix"] is not None:
+        pr = conv(d["feature_mix"], "feature_mix")
+        if (pr["x_scale"], pr["x_zero"]) != (prev["y_scale"], prev["y_zero"]):
+            fail("feature_mix.params", "x_scale/x_zero differ from the last block's output params")
+        prev = pr
     pr = conv(d["classifier"], "classifier", classifier=True)
     if (pr["x_scale"], pr["x_zero"]) != (prev["y_scale"], prev["y_zero"]):
         fail("classifier.params", "x_scale/x_zero differ from the last block's output params")
