@@ -9,6 +9,7 @@
 #include <string>
 
 #include "compiler/scheme.h"
+#include "core/progress.h"
 #include "compiler/train_compiler.h"
 #include "core/status.h"
 #include "data/dataset.h"
@@ -19,21 +20,7 @@ namespace tte::cli {
 // Prints "tte <cmd>: error: <message>" to stderr and returns the exit code (1; 2 for bad usage).
 int Fail(const std::string& cmd, const Status& s);
 
-// A progress bar on stderr: redraws in place on a terminal, prints a line every ~10% otherwise.
-class Progress {
- public:
-  Progress(std::string label, int64_t total, bool enabled = true);
-  // `info` is shown after the counts, e.g. "loss 0.53 acc 81.2%".
-  void Update(int64_t done, const std::string& info = "");
-  void Finish(const std::string& info = "");
-
- private:
-  std::string label_;
-  int64_t total_;
-  bool enabled_, tty_;
-  int last_decile_ = -1;
-  std::chrono::steady_clock::time_point start_, last_draw_;
-};
+using tte::Progress;
 
 // --data / --classes / --max-samples / --split / --labels / --eval-transform
 struct DataOptions {

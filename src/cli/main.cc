@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   tte::cli::AddEvalCommand(app, &exit_code);
   tte::cli::AddCompileCommand(app, &exit_code);
   tte::cli::AddGradCommand(app, &exit_code);
+  tte::cli::AddTrainCommand(app, &exit_code);
+  tte::cli::AddPlanCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -12,7 +12,7 @@
 
 /* ---------------------------------------------------------------------------- input gradient */
 
-static void bwd_input_generic(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
+TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
   const int32_t k = p->k, kk = k * k, s = p->stride, ipg = p->cin / p->groups, opg = p->cout / p->groups;
   const int depthwise = p->groups == p->cin && p->cin == p->cout;
   const int32_t oh = p->out.h, ow = p->out.w;
@@ -48,7 +48,7 @@ static void bwd_input_generic(const tte_conv_params* p, const float* g, float* d
 
 #define TTE_BWD_TILE 64
 
-static void bwd_input_pointwise(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
+TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
   const int32_t hw = p->in_h * p->in_w;
   float acc[TTE_BWD_TILE];
   for (int32_t i = 0; i < p->cin; ++i) {
@@ -94,7 +94,7 @@ void tte_conv_bias_grad_f32(int32_t c, int32_t hw, const float* g, float* db, co
 /* ---------------------------------------------------------------------------- weight gradient */
 
 /* dW for one (output channel o / gradient plane go, saved input plane xj, kh, kw). */
-static float weight_grad_element(const tte_conv_params* p, const float* go, const int8_t* xj, int32_t kh,
+TTE_HOT static float weight_grad_element(const tte_conv_params* p, const float* go, const int8_t* xj, int32_t kh,
                                  int32_t kw) {
   float acc = 0.0f;
   for (int32_t ho = 0; ho < p->out.h; ++ho) {
@@ -117,7 +117,7 @@ static void emit(float v, int32_t idx, int32_t o, float* dw, const tte_sgd* opt,
     dw[idx] += v;
 }
 
-static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g, float* dw,
+TTE_HOT static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g, float* dw,
                                   const tte_sgd* opt, const tte_conv_train* t) {
   const int32_t hw = p->in_h * p->in_w;
   float acc[TTE_BWD_TILE];

@@ -51,7 +51,7 @@ static inline void set_mask(uint8_t* mask, size_t n, int bit) {
     mask[n >> 3] = (uint8_t)(mask[n >> 3] & ~(1u << (n & 7)));
 }
 
-static void conv_generic(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+TTE_HOT static void conv_generic(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
   const int32_t k = p->k, kk = k * k, ipg = p->cin / p->groups, opg = p->cout / p->groups;
   const int depthwise = p->groups == p->cin && p->cin == p->cout;
   const int32_t bh = p->in_buf.h, bw = p->in_buf.w;
@@ -90,7 +90,7 @@ static void conv_generic(const tte_conv_params* p, const int8_t* x, int8_t* y, u
 
 #define TTE_PW_TILE 64
 
-static void conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+TTE_HOT static void conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
   const int32_t hw = p->in_h * p->in_w, cin = p->cin;
   const float yz = (float)p->y_zero;
   int32_t acc[TTE_PW_TILE];
@@ -114,7 +114,7 @@ static void conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y,
   }
 }
 
-static void conv_depthwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+TTE_HOT static void conv_depthwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
   const int32_t k = p->k, s = p->stride, pad = p->pad, h = p->in_h, w = p->in_w;
   const int32_t oh = p->out.h, ow = p->out.w;
   const float yz = (float)p->y_zero;

@@ -6,7 +6,7 @@
 
 static inline int mask_bit(const uint8_t* mask, size_t n) { return !mask || ((mask[n >> 3] >> (n & 7)) & 1u); }
 
-void tte_mask_scale_f32(int32_t c, int32_t hw, float* g, const uint8_t* mask, const float* eff) {
+TTE_HOT void tte_mask_scale_f32(int32_t c, int32_t hw, float* g, const uint8_t* mask, const float* eff) {
   for (int32_t ch = 0; ch < c; ++ch) {
     const float e = eff ? eff[ch] : 1.0f;
     float* gc = g + (size_t)ch * (size_t)hw;

@@ -35,6 +35,15 @@ extern "C" {
  * slot == NULL: every channel frozen in natural order, i.e. `frozen` is the plain OIHW tensor. Convs
  * with 1 < groups < in_channels are never split (slot == NULL, or all channels trainable in order).
  * --------------------------------------------------------------------------------------------- */
+/* Hot loops get an AVX2 variant on x86-64 hosts, chosen at run time (GCC function multi-versioning); the
+ * baseline build stays plain x86-64. Integer math is exact and fp32 ops are the same IEEE operations (no FMA
+ * contraction: -ffp-contract=off), so every variant gives identical bits. Empty on the MCU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TTE_NO_MULTIVERSION)
+#define TTE_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define TTE_HOT
+#endif
+
 #define TTE_SLOT_TRAIN 0x8000u
 #define TTE_SLOT_INDEX 0x7fffu
 

@@ -1,6 +1,7 @@
 // Host executor (see executor.h).
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -96,11 +97,20 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Program* prog, int64_t 
   // Guard bytes of the alignment padding after the arena stay kGuardByte.
   std::memset(e->arena_ + arena_bytes, kGuardByte, static_cast<size_t>(Align8(arena_bytes) - arena_bytes));
   e->sgd_ = options.sgd;
+  // The optimizer's storage mode, rounding and momentum are properties of the compiled program.
+  e->sgd_.store = prog->train.store;
+  e->sgd_.rounding = prog->train.rounding;
+  e->sgd_.momentum = prog->train.momentum;
   e->rng_ = options.rng_seed ? options.rng_seed : 1;
   e->sgd_.rng = &e->rng_;
   if (e->sgd_.grad_scale == 0) e->sgd_.grad_scale = 1;
   TTE_RETURN_IF_ERROR(e->Prepare());
   return e;
+}
+
+void Executor::CopyStateFrom(const Executor& other) {
+  if (other.prog_ == prog_ && other.state_bytes_ == state_bytes_)
+    std::memcpy(state_, other.state_, static_cast<size_t>(state_bytes_));
 }
 
 Status Executor::CheckGuards() const {
@@ -235,6 +245,12 @@ Status Executor::Prepare() {
     }
     prepared_.push_back(p);
   }
+  size_t scratch = 0;
+  for (const Prepared& p : prepared_) {
+    if (p.code == OpCode::kConv) scratch = std::max(scratch, host::ConvScratchBytes(p.conv));
+    if (p.code == OpCode::kConvBackwardInput) scratch = std::max(scratch, host::ConvBackwardInputScratchBytes(p.conv));
+  }
+  host_scratch_.assign(scratch, 0);
   return Status::Ok();
 }
 
@@ -249,12 +265,13 @@ void Executor::Step(int label) { RunOps(0, prepared_.size(), label); }
 
 void Executor::RunOps(size_t begin, size_t end, int label) {
   const tte_sgd* opt = &sgd_;
+  const host::Scratch scratch{host_scratch_.data(), host_scratch_.size()};
   for (size_t i = begin; i < end; ++i) {
     Prepared& p = prepared_[i];
     switch (p.code) {
       case OpCode::kConv:
-        tte_conv_s8(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
-                    static_cast<uint8_t*>(p.out1));
+        host::Conv(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
+                   static_cast<uint8_t*>(p.out1), scratch);
         break;
       case OpCode::kAdd:
         tte_add_s8(&p.add, static_cast<const int8_t*>(p.in0), static_cast<const int8_t*>(p.in1),
@@ -292,13 +309,12 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
                                p.fused ? &p.train : nullptr);
         break;
       case OpCode::kConvBackwardInput:
-        tte_conv_backward_input_f32(&p.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0),
-                                    p.accumulate);
+        host::ConvBackwardInput(&p.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0), p.accumulate,
+                                scratch);
         break;
       case OpCode::kConvWeightGrad:
-        tte_conv_weight_grad_f32(&p.conv, p.n, p.sel, static_cast<const int8_t*>(p.in1),
-                                 static_cast<const float*>(p.in0), p.grad_w, p.fused ? opt : nullptr,
-                                 p.fused ? &p.train : nullptr);
+        host::ConvWeightGrad(&p.conv, p.n, p.sel, static_cast<const int8_t*>(p.in1), static_cast<const float*>(p.in0),
+                             p.grad_w, p.fused ? opt : nullptr, p.fused ? &p.train : nullptr, scratch);
         break;
       case OpCode::kApplyUpdate:
         if (p.grad_w || p.grad_b)

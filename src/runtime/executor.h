@@ -14,12 +14,13 @@
 
 #include "compiler/program.h"
 #include "core/status.h"
+#include "kernels/host/host_kernels.h"
 #include "kernels/tte_kernels.h"
 
 namespace tte {
 
 struct ExecutorOptions {
-  tte_sgd sgd{};              // optimizer settings (lr is set per step by SetLearningRate)
+  tte_sgd sgd{};              // lr and grad_scale (store, rounding and momentum come from the Program)
   uint32_t rng_seed = 1;      // stochastic rounding stream (device mode)
 };
 
@@ -44,11 +45,15 @@ class Executor {
   void SetGradScale(float s) { sgd_.grad_scale = s; }
   float last_loss() const;
 
+  // Copies the persistent state (trained parameters, optimizer state) of another executor of the same program.
+  void CopyStateFrom(const Executor& other);
+
   // Verifies the guard bytes; returns an error naming the region that was overrun.
   Status CheckGuards() const;
   int64_t arena_bytes() const { return arena_bytes_; }
   int64_t state_bytes() const { return state_bytes_; }
   int64_t total_bytes() const { return static_cast<int64_t>(memory_.size()); }
+  int64_t host_scratch_bytes() const { return static_cast<int64_t>(host_scratch_.size()); }
 
  private:
   struct Prepared;
@@ -62,6 +67,7 @@ class Executor {
   int64_t arena_bytes_ = 0, state_bytes_ = 0;
   std::vector<int64_t> state_offset_;  // by tensor id (kState)
   std::vector<Prepared> prepared_;
+  std::vector<uint8_t> host_scratch_;  // host-only SIMD re-layouts (host_kernels.h); not device memory
   tte_sgd sgd_{};
   uint32_t rng_ = 1;
 };

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "compiler/train_compiler.h"
-#include "memory/naive_plan.h"
+#include "memory/planner.h"
 #include "runtime/executor.h"
 
 namespace tte {
@@ -23,8 +23,8 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
     return InvalidArgument("label " + std::to_string(req.label) + " is outside 0.." + std::to_string(opt.num_classes - 1));
   TTE_ASSIGN_OR_RETURN(CompiledTraining ct, CompileTraining(m, req.scheme, opt));
   Program& P = ct.program;
-  int64_t arena = PlanNaive(&P);
-  TTE_ASSIGN_OR_RETURN(auto exec, Executor::Create(&P, arena));
+  TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&P));
+  TTE_ASSIGN_OR_RETURN(auto exec, Executor::Create(&P, plan.arena_bytes));
   std::memcpy(exec->input(), req.input, static_cast<size_t>(P.tensors[P.input].bytes()));
   exec->RunOps(0, ct.update_begin, req.label);
 

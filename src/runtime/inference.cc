@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "memory/naive_plan.h"
+#include "memory/planner.h"
 
 namespace tte {
 
@@ -42,8 +42,11 @@ Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& 
     P.AddOp(op);
     s->graph_.stages.emplace_back("fc", P.logits);
   }
-  int64_t arena = PlanNaive(&s->program_);
-  TTE_ASSIGN_OR_RETURN(s->exec_, Executor::Create(&s->program_, arena));
+  // Stage outputs are read after Run (stages(): `tte infer` dumps, golden tests), so the planner must not
+  // reuse their bytes: they are outputs of the program.
+  for (const auto& stage : s->graph_.stages) P.tensors[stage.second].is_output = true;
+  TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&s->program_));
+  TTE_ASSIGN_OR_RETURN(s->exec_, Executor::Create(&s->program_, plan.arena_bytes));
   return s;
 }
 

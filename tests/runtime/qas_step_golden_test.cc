@@ -10,7 +10,7 @@
 
 #include "compiler/train_compiler.h"
 #include "core/npy.h"
-#include "memory/naive_plan.h"
+#include "memory/planner.h"
 #include "model/pkl_io.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
@@ -81,10 +81,11 @@ StepResult RunOneStep(const Model& m, const std::string& net, bool fused) {
   auto ct = CompileTraining(m, full, opt);
   EXPECT_TRUE(ct.ok()) << ct.status().ToString();
   Program& P = ct->program;
-  int64_t arena = PlanNaive(&P);
+  auto plan = PlanMemory(&P);
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  const int64_t arena = plan->arena_bytes;
   ExecutorOptions eo;
   eo.sgd.lr = kLr;
-  eo.sgd.store = TTE_STORE_MASTER;
   auto exec = Executor::Create(&P, arena, eo);
   EXPECT_TRUE(exec.ok());
   std::memcpy((*exec)->input(), input->data<int8_t>(), static_cast<size_t>(input->numel()));

@@ -1,0 +1,190 @@
+// `tte train`: on-device-style training on the host. Compiles the sparse-update program, trains it on a
+// dataset with the exact kernels the MCU runs, evaluates, and writes the trained model (.pkl with the
+// new head), per-epoch metrics (JSONL) and a training-curve plot (SVG).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/file_io.h"
+#include "model/pkl_io.h"
+#include "runtime/trainer.h"
+#include "runtime/training_curves.h"
+
+namespace tte::cli {
+namespace {
+
+struct TrainCmd {
+  std::string model;
+  SchemeOptions scheme;
+  CompileOptions compile;
+  std::string data = "fmnist", labels, eval_data, eval_labels, classes, eval_transform = "resize";
+  int64_t train_samples = -1, eval_samples = -1;
+  int epochs = 1;
+  int64_t steps = -1;
+  int batch = 1;
+  float lr = 0.01f;
+  float warmup_epochs = 0.0f;
+  bool no_augment = false;
+  float jitter = 0.4f;
+  int eval_every = 1;
+  bool eval_before = false;
+  int threads = 2;
+  std::string out, metrics, plot;
+  bool quiet = false;
+};
+
+Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
+  DataOptions d;
+  d.data = o.data;
+  d.labels = o.labels;
+  d.classes = o.classes;
+  d.eval_transform = o.eval_transform;
+  d.split = "train";
+  d.max_samples = o.train_samples;
+  TTE_ASSIGN_OR_RETURN(DatasetSpec train, d.Spec());
+  DatasetSpec eval = train;
+  eval.max_samples = o.eval_samples;
+  if (!o.eval_data.empty()) {
+    DataOptions e = d;
+    e.data = o.eval_data;
+    e.labels = o.eval_labels;
+    e.max_samples = o.eval_samples;
+    TTE_ASSIGN_OR_RETURN(eval, e.Spec());
+  } else if (train.kind == "fmnist") {
+    eval.split = "test";
+  } else if (train.kind == "folder") {
+    std::string root = train.path;
+    train.path = root + "/train";
+    eval.path = IsDirectory(root + "/val") ? root + "/val" : root + "/test";
+  } else {
+    return InvalidArgument("--data npy: give the evaluation set with --eval-data npy:FILE --eval-labels FILE");
+  }
+  return std::make_pair(train, eval);
+}
+
+int RunTrain(const TrainCmd& o) {
+  auto m = LoadModelOrExplain(o.model);
+  if (!m.ok()) return Fail("train", m.status());
+  auto scheme = o.scheme.Load(o.model);
+  if (!scheme.ok()) return Fail("train", scheme.status());
+  auto specs = Specs(o);
+  if (!specs.ok()) return Fail("train", specs.status());
+  auto train = OpenDataset(specs->first);
+  if (!train.ok()) return Fail("train", train.status());
+  auto eval = OpenDataset(specs->second);
+  if (!eval.ok()) return Fail("train", eval.status());
+  const int classes = (*train)->num_classes();
+  auto opt = o.compile.Options(classes);
+  if (!opt.ok()) return Fail("train", opt.status());
+  HeadFromModel(*m, classes, &opt->head_weight, &opt->head_bias);
+  TrainerConfig cfg;
+  cfg.epochs = o.epochs;
+  cfg.max_updates = o.steps;
+  cfg.batch = o.batch;
+  cfg.lr = o.lr;
+  cfg.warmup_epochs = o.warmup_epochs;
+  cfg.augment = !o.no_augment;
+  cfg.augment_config.brightness = cfg.augment_config.contrast = cfg.augment_config.saturation = o.jitter;
+  cfg.seed = o.compile.seed;
+  cfg.eval_every = o.eval_every;
+  cfg.threads = o.threads;
+  cfg.progress = !o.quiet;
+  if (o.steps >= 0 && o.epochs <= 0) return Fail("train", InvalidArgument("--epochs must be positive"));
+  auto trainer = Trainer::Create(*m, *scheme, *opt, cfg);
+  if (!trainer.ok()) return Fail("train", trainer.status());
+  Trainer& T = **trainer;
+  const Program& P = T.compiled().program;
+  int64_t state = 0;
+  for (const auto& t : P.tensors)
+    if (t.storage == Storage::kState) state += t.bytes();
+  std::printf("tte train: %s, scheme %s, %d classes, %zu train / %zu eval samples, %dx%d\n", o.model.c_str(),
+              T.compiled().scheme.name.c_str(), classes, (*train)->size(), (*eval)->size(), P.resolution, P.resolution);
+  std::printf("  program: %zu ops, arena %s, trained state %s (%s, %s, QAS %s, %s updates), batch %d, lr %g\n", P.ops.size(),
+              HumanBytes(T.arena_bytes()).c_str(), HumanBytes(state).c_str(),
+              P.train.store == TTE_STORE_MASTER ? "fp32 masters" : "int8/int32 in place",
+              P.train.rounding == TTE_ROUND_STOCHASTIC ? "stochastic rounding" : "nearest rounding", P.train.qas ? "on" : "off",
+              P.train.fused ? "fused" : "deferred", o.batch, static_cast<double>(o.lr));
+  std::fflush(stdout);
+  double before = -1;
+  if (o.eval_before) {
+    auto acc = T.Evaluate(**eval);
+    if (!acc.ok()) return Fail("train", acc.status());
+    before = *acc;
+    std::printf("  before training: eval top-1 %.2f%%\n", before);
+  }
+  std::vector<EpochMetrics> history;
+  std::string jsonl;
+  Status st = T.Train(**train, eval->get(), [&](const EpochMetrics& e) {
+    history.push_back(e);
+    nlohmann::json j = {{"epoch", e.epoch}, {"updates", e.updates}, {"lr", e.lr}, {"train_loss", e.train_loss},
+                        {"train_top1", e.train_acc}, {"seconds", e.seconds}, {"ms_per_sample", e.ms_per_sample}};
+    if (e.eval_acc >= 0) j["eval_top1"] = e.eval_acc;
+    jsonl += j.dump() + "\n";
+    std::printf("  epoch %d: loss %.4f, train top-1 %.2f%%", e.epoch, e.train_loss, e.train_acc);
+    if (e.eval_acc >= 0) std::printf(", eval top-1 %.2f%%", e.eval_acc);
+    std::printf(", %.1f s, %.2f ms per training sample\n", e.seconds, e.ms_per_sample);
+    std::fflush(stdout);
+  });
+  if (!st.ok()) return Fail("train", st);
+  if (!o.metrics.empty()) {
+    st = WriteFileAtomic(o.metrics, jsonl);
+    if (!st.ok()) return Fail("train", st);
+  }
+  if (!o.plot.empty() && !history.empty()) {
+    st = WriteFileAtomic(o.plot, TrainingCurvesSvg(history, "tte train: " + FileStem(o.model) + ", " + T.compiled().scheme.name));
+    if (!st.ok()) return Fail("train", st);
+  }
+  if (!o.out.empty()) {
+    auto trained = T.Export((*train)->class_names());
+    if (!trained.ok()) return Fail("train", trained.status());
+    st = SaveModel(*trained, o.out);
+    if (!st.ok()) return Fail("train", st);
+  }
+  const EpochMetrics& last = history.back();
+  std::printf("result: eval top-1 %.2f%%", last.eval_acc);
+  if (before >= 0) std::printf(" (before: %.2f%%)", before);
+  std::printf(", %.2f ms per training sample on this host%s%s\n", last.ms_per_sample,
+              o.out.empty() ? "" : ", model written to ", o.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void AddTrainCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<TrainCmd>();
+  CLI::App* c = app.add_subcommand(
+      "train", "Train a model on the host with the device's exact int8 kernels (sparse update, QAS), evaluate, save");
+  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  o->scheme.Add(c);
+  o->compile.Add(c);
+  c->add_option("--data", o->data,
+                "Training data: 'fmnist' (Debian's Fashion-MNIST: train split, evaluated on the test split), "
+                "'folder:DIR' (DIR/train and DIR/val or DIR/test, one sub-folder per class), or 'npy:FILE' with --labels")
+      ->capture_default_str();
+  c->add_option("--labels", o->labels, "Labels .npy for --data npy:FILE");
+  c->add_option("--eval-data", o->eval_data, "Evaluation data (default: the test/val split of --data)");
+  c->add_option("--eval-labels", o->eval_labels, "Labels .npy for --eval-data npy:FILE");
+  c->add_option("--classes", o->classes, "Class subset, e.g. '5-9' (labels follow the list order)");
+  c->add_option("--train-samples", o->train_samples, "Use the first N training samples (-1 = all)")->capture_default_str();
+  c->add_option("--eval-samples", o->eval_samples, "Use the first N evaluation samples (-1 = all)")->capture_default_str();
+  c->add_option("--eval-transform", o->eval_transform, "Evaluation preprocessing: resize | center-crop")->capture_default_str();
+  c->add_option("--epochs", o->epochs, "Epochs (the lr schedule spans them)")->capture_default_str();
+  c->add_option("--steps", o->steps, "Stop after this many updates (-1 = all epochs)")->capture_default_str();
+  c->add_option("--batch", o->batch, "Samples per update (gradient accumulation; 1 = the device's fused updates)")
+      ->capture_default_str();
+  c->add_option("--lr", o->lr, "Base learning rate per update")->capture_default_str();
+  c->add_option("--warmup-epochs", o->warmup_epochs, "Linear warm-up from 0 (then cosine decay to 0)")->capture_default_str();
+  c->add_flag("--no-augment", o->no_augment, "No augmentation (default: random resized crop, flip, colour jitter)");
+  c->add_option("--jitter", o->jitter, "Colour-jitter strength of the augmentation")->capture_default_str();
+  c->add_option("--eval-every", o->eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
+  c->add_flag("--eval-before", o->eval_before, "Also evaluate before training");
+  c->add_option("--threads", o->threads, "Evaluation threads")->capture_default_str();
+  c->add_option("--out", o->out, "Write the trained model (.pkl; the fp32 head under 'tte_head', int8 classifier too)");
+  c->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON lines");
+  c->add_option("--plot", o->plot, "Write the training curves as SVG");
+  c->add_flag("--quiet", o->quiet, "No progress bars");
+  c->callback([o, exit_code] { *exit_code = RunTrain(*o); });
+}
+
+}  // namespace tte::cli

@@ -1,0 +1,30 @@
+// Writing a trained program's parameters back into a Model (and from there to a .pkl).
+//
+// Trained conv weights come from the SRAM slices (device mode: the int8 values; master mode: the fp32
+// masters rounded half to even and clamped to int8), biases likewise (master biases rounded and saturated
+// to int32). The new head is stored exactly (fp32, Model::fp_head -> "tte_head" in the .pkl) and also
+// quantized into the int8 `classifier` (weights per output channel symmetric, bias int32 at
+// w_scale * x_scale, output scale from the observed logit range), so `tte infer` and the reference's own
+// loaders run the trained model as a plain int8 network.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/program.h"
+#include "model/model.h"
+#include "runtime/executor.h"
+
+namespace tte {
+
+struct LogitRange {
+  float min = -8.0f, max = 8.0f;  // observed fp32 logits (sets the int8 classifier's output scale)
+};
+
+Result<Model> ExportTrainedModel(const Model& base, const Program& prog, const Executor& exec,
+                                 const std::vector<std::string>& class_names, LogitRange range);
+
+// Initial head weights/bias from a model's fp32 head when it matches (classes, features); else empty.
+void HeadFromModel(const Model& m, int num_classes, std::vector<float>* w, std::vector<float>* b);
+
+}  // namespace tte

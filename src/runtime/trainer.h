@@ -1,0 +1,77 @@
+// Trainer: the host training loop of `tte train`.
+//
+// Compiles the training program once, plans it, and runs it sample by sample in one Executor (the same
+// kernels the MCU runs). Batches of B > 1 accumulate gradients in buffers and update once per batch
+// (lr is per update, the gradient is the batch mean, as the reference's mean cross-entropy); B = 1 fuses
+// every update into the backward (operator reordering). A loader thread prepares (and augments) the
+// next samples while the current one trains. The learning rate follows the reference's schedule per
+// update: linear warm-up from 0, then cosine decay to 0.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/train_compiler.h"
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "runtime/executor.h"
+#include "runtime/export.h"
+
+namespace tte {
+
+struct TrainerConfig {
+  int epochs = 1;
+  int64_t max_updates = -1;     // stop after this many updates (-1: run all epochs)
+  int batch = 1;
+  float lr = 0.01f;             // base learning rate per update
+  float warmup_epochs = 0.0f;   // linear warm-up from 0 (fractions allowed)
+  bool augment = true;
+  AugmentConfig augment_config;
+  uint64_t seed = 0;
+  int eval_every = 1;           // epochs between evaluations (the last epoch is always evaluated)
+  int threads = 2;              // evaluation threads
+  bool progress = true;
+};
+
+struct EpochMetrics {
+  int epoch = 0;
+  int64_t updates = 0;
+  double lr = 0;                // at the end of the epoch
+  double train_loss = 0, train_acc = 0;  // under augmentation, as the samples were trained on
+  double eval_acc = -1;         // -1: not evaluated this epoch
+  double seconds = 0;           // wall time of the epoch (training only)
+  double ms_per_sample = 0;     // compute time of one training sample (forward + backward + update)
+};
+
+class Trainer {
+ public:
+  static Result<std::unique_ptr<Trainer>> Create(const Model& model, const Scheme& scheme, TrainOptions options,
+                                                 TrainerConfig config);
+  ~Trainer();
+
+  // Top-1 accuracy (percent) of the current parameters on `data`; records the fp32 logit range.
+  Result<double> Evaluate(const Dataset& data, LogitRange* range = nullptr);
+  // Trains; calls on_epoch after every epoch.
+  Status Train(const Dataset& train, const Dataset* eval, const std::function<void(const EpochMetrics&)>& on_epoch);
+  Result<Model> Export(const std::vector<std::string>& class_names) const;
+
+  const CompiledTraining& compiled() const { return compiled_; }
+  int64_t arena_bytes() const { return arena_bytes_; }
+  const Executor& executor() const { return *exec_; }
+  double LearningRate(int64_t update, int64_t updates_per_epoch) const;
+
+ private:
+  Trainer() = default;
+
+  const Model* model_ = nullptr;
+  TrainerConfig config_;
+  CompiledTraining compiled_;
+  int64_t arena_bytes_ = 0;
+  size_t head_forward_op_ = 0;
+  std::unique_ptr<Executor> exec_;
+  LogitRange last_range_;
+};
+
+}  // namespace tte
