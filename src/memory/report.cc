@@ -1,0 +1,186 @@
+// Memory report formatting and the budget check (see report.h).
+#include "memory/report.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace tte {
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string Line(const std::string& label, int64_t bytes) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "  %-44s %14s %10s\n", label.c_str(), FormatBytes(bytes).c_str(),
+                FormatKb(bytes).c_str());
+  return buf;
+}
+
+}  // namespace
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  std::string s;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) s += static_cast<char>(std::toupper(c));
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  const std::string num = s.substr(0, i), unit = s.substr(i);
+  auto bad = [&] {
+    return InvalidArgument("'" + text + "' is not a byte size (examples: 256KB, 256K, 262144, 0.25MB)");
+  };
+  if (num.empty() || num.find('.') != num.rfind('.')) return bad();
+  double scale;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1024;
+  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1024.0 * 1024.0;
+  else return bad();
+  const double v = std::strtod(num.c_str(), nullptr) * scale;
+  if (!(v > 0) || v > 1e15 || std::abs(v - std::round(v)) > 1e-6)
+    return InvalidArgument("'" + text + "': a budget must be a positive whole number of bytes");
+  return static_cast<int64_t>(std::llround(v));
+}
+
+std::string FormatBytes(int64_t bytes) {
+  std::string digits = std::to_string(bytes < 0 ? -bytes : bytes), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (bytes < 0 ? "-" : "") + out + " B";
+}
+
+std::string FormatKb(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f KB", bytes / 1024.0);
+  return buf;
+}
+
+std::string MemoryReportText(const ReportHeader& h, const Program& prog, const MemoryPlan& plan,
+                             const MemoryReport& r) {
+  std::ostringstream o;
+  int arena_tensors = 0;
+  for (const TensorInfo& t : prog.tensors) arena_tensors += t.storage == Storage::kArena;
+  o << "model: " << h.model << "\nscheme: " << h.scheme << "\nresolution: " << h.resolution
+    << ", updates: " << (h.fused ? "fused into the backward (operator reordering)"
+                                 : "gradient buffers, applied at the end (no reordering)")
+    << "\nops: " << prog.ops.size() << ", arena tensors: " << arena_tensors << "\n\nSRAM\n";
+  o << Line("arena (planned)", r.arena_bytes);
+  std::string at_peak = "    at the peak op:";
+  for (int k = 0; k < 5; ++k)
+    if (r.peak_live_by_kind[k] > 0) at_peak += std::string(" ") + TensorKindName(static_cast<TensorKind>(k)) + " " + FormatKb(r.peak_live_by_kind[k]);
+  o << at_peak << "\n";
+  o << Line("  of which named scratch tensors", r.arena_scratch_bytes);
+  o << Line("kernel scratch outside the arena", r.kernel_scratch_bytes);
+  o << Line("trainable weight slices (int8)", r.trainable_weight_bytes);
+  o << Line("trainable biases (int32)", r.trainable_bias_bytes);
+  o << Line("fp32 master copies", r.master_bytes);
+  o << Line("optimizer state (momentum)", r.momentum_bytes);
+  o << Line("gradient buffers", r.gradient_buffer_bytes);
+  o << Line("head (fp32 weight + bias)", r.head_bytes);
+  if (r.other_state_bytes) o << Line("other state", r.other_state_bytes);
+  o << Line("stack/runtime reserve", r.reserve_bytes);
+  o << Line("= peak SRAM", r.peak_sram_bytes);
+  o << Line("  trainable SRAM (persistent state)", r.trainable_sram_bytes);
+  o << "\nFlash\n";
+  o << Line("frozen weights (int8)", r.frozen_weight_bytes);
+  o << Line("frozen biases (int32)", r.frozen_bias_bytes);
+  o << Line("scales (eff, QAS)", r.scale_bytes);
+  o << Line("channel tables (slot/sel)", r.table_bytes);
+  if (r.other_flash_bytes) o << Line("other constants", r.other_flash_bytes);
+  o << Line("code (estimate)", r.code_bytes);
+  o << Line("= flash", r.flash_bytes);
+  char buf[256];
+  o << "\nArena plan\n";
+  o << Line("lower bound (most live bytes at one op)", plan.lower_bound_bytes);
+  std::snprintf(buf, sizeof(buf), "  %-44s %14.4f\n", "arena / lower bound", plan.ratio());
+  o << buf;
+  o << "  peak op: " << plan.peak_op_label << "\n";
+  o << "  heuristic: " << HeuristicName(plan.heuristic) << " (tried:";
+  for (const HeuristicResult& t : plan.tried) o << " " << HeuristicName(t.heuristic) << " " << t.arena_bytes;
+  o << ")\n";
+  o << Line("no reuse (every tensor in its own bytes)", plan.no_reuse_bytes);
+  o << "\nLargest SRAM users\n";
+  for (const MemoryItem& m : r.largest) o << Line(m.name, m.bytes);
+  return o.str();
+}
+
+std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const MemoryPlan& plan,
+                             const MemoryReport& r, int64_t budget_bytes) {
+  std::ostringstream o;
+  char ratio[32];
+  std::snprintf(ratio, sizeof(ratio), "%.6f", plan.ratio());
+  o << "{\n  \"model\": " << JsonString(h.model) << ",\n  \"scheme\": " << JsonString(h.scheme)
+    << ",\n  \"resolution\": " << h.resolution << ",\n  \"reordered\": " << (h.fused ? "true" : "false")
+    << ",\n  \"peak_sram_bytes\": " << r.peak_sram_bytes << ",\n  \"arena_bytes\": " << r.arena_bytes
+    << ",\n  \"lower_bound_bytes\": " << plan.lower_bound_bytes << ",\n  \"arena_lower_bound_ratio\": " << ratio
+    << ",\n  \"trainable_sram_bytes\": " << r.trainable_sram_bytes << ",\n  \"flash_bytes\": " << r.flash_bytes;
+  if (budget_bytes >= 0)
+    o << ",\n  \"budget_bytes\": " << budget_bytes << ",\n  \"fits\": "
+      << (r.peak_sram_bytes <= budget_bytes ? "true" : "false");
+  o << ",\n  \"sram\": {\"arena\": " << r.arena_bytes << ", \"arena_named_scratch\": " << r.arena_scratch_bytes
+    << ", \"kernel_scratch\": " << r.kernel_scratch_bytes << ", \"trainable_weights\": " << r.trainable_weight_bytes
+    << ", \"trainable_biases\": " << r.trainable_bias_bytes << ", \"master_copies\": " << r.master_bytes
+    << ", \"momentum\": " << r.momentum_bytes << ", \"gradient_buffers\": " << r.gradient_buffer_bytes
+    << ", \"head\": " << r.head_bytes << ", \"other_state\": " << r.other_state_bytes
+    << ", \"state\": " << r.state_bytes << ", \"reserve\": " << r.reserve_bytes << "}";
+  o << ",\n  \"arena_at_peak\": {";
+  for (int k = 0; k < 5; ++k)
+    o << (k ? ", " : "") << "\"" << TensorKindName(static_cast<TensorKind>(k)) << "\": " << r.peak_live_by_kind[k];
+  o << "}";
+  o << ",\n  \"flash\": {\"frozen_weights\": " << r.frozen_weight_bytes << ", \"frozen_biases\": "
+    << r.frozen_bias_bytes << ", \"scales\": " << r.scale_bytes << ", \"channel_tables\": " << r.table_bytes
+    << ", \"other\": " << r.other_flash_bytes << ", \"code_estimate\": " << r.code_bytes << "}";
+  o << ",\n  \"plan\": {\"heuristic\": " << JsonString(HeuristicName(plan.heuristic))
+    << ", \"no_reuse_bytes\": " << plan.no_reuse_bytes << ", \"peak_op\": " << plan.peak_op
+    << ", \"peak_op_label\": " << JsonString(plan.peak_op_label) << ", \"ops\": " << prog.ops.size()
+    << ", \"tried\": {";
+  for (size_t i = 0; i < plan.tried.size(); ++i)
+    o << (i ? ", " : "") << JsonString(HeuristicName(plan.tried[i].heuristic)) << ": " << plan.tried[i].arena_bytes;
+  o << "}}";
+  o << ",\n  \"largest_sram_users\": [";
+  for (size_t i = 0; i < r.largest.size(); ++i)
+    o << (i ? ", " : "") << "{\"name\": " << JsonString(r.largest[i].name) << ", \"bytes\": " << r.largest[i].bytes
+      << "}";
+  o << "]\n}\n";
+  return o.str();
+}
+
+Status CheckBudget(const MemoryReport& r, int64_t budget_bytes) {
+  if (r.peak_sram_bytes <= budget_bytes) return Status::Ok();
+  std::string msg = "peak SRAM " + FormatBytes(r.peak_sram_bytes) + " (" + FormatKb(r.peak_sram_bytes) +
+                    ") does not fit the " + FormatBytes(budget_bytes) + " (" + FormatKb(budget_bytes) +
+                    ") budget: " + FormatBytes(r.peak_sram_bytes - budget_bytes) + " over. ";
+  if (r.state_bytes + r.reserve_bytes > budget_bytes)
+    msg += "The persistent training state alone (" + FormatKb(r.state_bytes) + ": trainable weights " +
+           FormatKb(r.trainable_weight_bytes) + ", biases " + FormatKb(r.trainable_bias_bytes) + ", masters " +
+           FormatKb(r.master_bytes) + ", momentum " + FormatKb(r.momentum_bytes) + ", gradient buffers " +
+           FormatKb(r.gradient_buffer_bytes) + ", head " + FormatKb(r.head_bytes) +
+           ") plus the reserve exceeds the budget, whatever the arena plan: train fewer weights. ";
+  else
+    msg += "Arena " + FormatKb(r.arena_bytes) + " + state " + FormatKb(r.state_bytes) + " + reserve " +
+           FormatKb(r.reserve_bytes) + ". ";
+  msg += "Largest SRAM users:";
+  for (size_t i = 0; i < r.largest.size(); ++i)
+    msg += std::string(i ? "," : "") + " " + r.largest[i].name + " " + FormatKb(r.largest[i].bytes);
+  return OutOfMemory(msg);
+}
+
+}  // namespace tte
