@@ -1,0 +1,168 @@
+// Host fast path: pointwise (1x1, stride 1, groups 1) int8 conv forward, whole tensors, plain or split
+// weights (tte_weights::slot), with the clamp mask. Bit-identical to conv_fwd.c conv_pointwise().
+//
+// acc[o][p] = sum_i (x[i][p] - x_zero) * w[o][i] is an exact int32 sum, so any order gives the same
+// value. The input is re-laid out per call in scratch as int16 channel pairs X2[i/2][p] =
+// (x[2j][p] - x_zero, x[2j+1][p] - x_zero) (an odd last channel pairs with 0), and the weights as int32
+// pairs per output block (re-packed every call: trainable weights change every step, and packing is
+// O(cout*cin), cheap next to the O(hw*cout*cin) multiply-adds). _mm256_madd_epi16 of a pixel vector with
+// a broadcast weight pair gives 8 exact pair sums; a 4-output x 3-vector tile accumulates them.
+// Requantization uses the portable fp32 operations (avx2_util.h Requant8).
+// Exactness bounds (checked in PointwiseFwdApplies): |x - x_zero| <= 32767 (int16), and
+// cin * max|x - x_zero| * 128 < 2^31 (no int32 overflow, as the portable kernel).
+#include "kernels/host/avx2_util.h"
+#include "kernels/host/host_internal.h"
+
+namespace tte::host::internal {
+namespace {
+
+constexpr int kMr = 4;  // output channels per tile
+
+struct PwLayout {
+  size_t cp, hwp, coutp;  // channel pairs, pixels padded to 8, outputs padded to kMr
+};
+
+PwLayout Layout(const tte_conv_params& p) {
+  const size_t hw = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
+  return {static_cast<size_t>(p.cin + 1) / 2, RoundUp(hw, 8), RoundUp(static_cast<size_t>(p.cout), kMr)};
+}
+
+size_t Carve(const tte_conv_params& p, uint8_t* base, int32_t** x2, int32_t** wp) {
+  const PwLayout l = Layout(p);
+  Carver c(base);
+  *x2 = c.Take<int32_t>(l.cp * l.hwp);
+  *wp = c.Take<int32_t>(l.coutp * l.cp);
+  return c.bytes();
+}
+
+inline int32_t Pair(int32_t lo, int32_t hi) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                              (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+}
+
+}  // namespace
+
+bool PointwiseFwdApplies(const tte_conv_params& p) {
+  if (!IsWhole(p) || !IsPointwise(p) || p.cin < 1 || p.cout < 1) return false;
+  const int64_t m = MaxAbsShifted(p.x_zero);
+  return m <= 32767 && static_cast<int64_t>(p.cin) * m * 128 < (int64_t{1} << 31);
+}
+
+size_t PointwiseFwdScratchBytes(const tte_conv_params& p) {
+  if (!PointwiseFwdApplies(p)) return 0;
+  int32_t *x2, *wp;
+  return Carve(p, nullptr, &x2, &wp);
+}
+
+#if TTE_HOST_X86
+namespace {
+
+// X2[j][p] for every channel pair j, pixels padded with zeros up to hwp.
+TTE_AVX2 void PackInput(const tte_conv_params& p, const int8_t* x, int32_t* x2, const PwLayout& l) {
+  const size_t hw = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(p.x_zero));
+  for (size_t j = 0; j < l.cp; ++j) {
+    const int8_t* a = x + 2 * j * hw;
+    const bool has_b = static_cast<int32_t>(2 * j + 1) < p.cin;
+    const int8_t* b = has_b ? a + hw : nullptr;
+    int32_t* dst = x2 + j * l.hwp;
+    size_t q = 0;
+    for (; q + 16 <= hw; q += 16) {
+      const __m256i va =
+          _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + q))), z);
+      const __m256i vb =
+          has_b ? _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + q))), z)
+                : _mm256_setzero_si256();
+      const __m256i lo = _mm256_unpacklo_epi16(va, vb), hi = _mm256_unpackhi_epi16(va, vb);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + q), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + q + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+    for (; q < hw; ++q) dst[q] = Pair(a[q] - p.x_zero, has_b ? b[q] - p.x_zero : 0);
+    for (; q < l.hwp; ++q) dst[q] = 0;
+  }
+}
+
+// Wp[ob][j][m] = (w[o][2j], w[o][2j+1]) for o = ob*kMr + m (zero past cout / cin).
+void PackWeights(const tte_conv_params& p, int32_t* wp, const PwLayout& l) {
+  for (size_t o = 0; o < l.coutp; ++o) {
+    int32_t* dst = wp + (o / kMr) * l.cp * kMr + o % kMr;
+    const int32_t oi = static_cast<int32_t>(o);
+    for (size_t j = 0; j < l.cp; ++j) {
+      int32_t v = 0;
+      if (oi < p.cout) {
+        const int32_t i0 = static_cast<int32_t>(2 * j), i1 = i0 + 1;
+        const int32_t w0 = *tte_weight_row(&p.w, oi, i0, i0, 1, 0, p.cin);
+        const int32_t w1 = i1 < p.cin ? *tte_weight_row(&p.w, oi, i1, i1, 1, 0, p.cin) : 0;
+        v = Pair(w0, w1);
+      }
+      dst[j * kMr] = v;
+    }
+  }
+}
+
+// acc[m][r] = sum_j madd(X2[j][p0 + 8r ..], Wp[ob][j][m]) for kMr outputs x NR pixel vectors.
+template <int NR>
+TTE_AVX2 inline void Tile(const int32_t* xb, size_t hwp, const int32_t* wb, size_t cp, __m256i (&acc)[kMr][NR]) {
+  for (int m = 0; m < kMr; ++m)
+    for (int r = 0; r < NR; ++r) acc[m][r] = _mm256_setzero_si256();
+  for (size_t j = 0; j < cp; ++j) {
+    __m256i xv[NR];
+    for (int r = 0; r < NR; ++r) xv[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb + j * hwp + 8 * r));
+    for (int m = 0; m < kMr; ++m) {
+      const __m256i w = _mm256_set1_epi32(wb[j * kMr + m]);
+      for (int r = 0; r < NR; ++r) acc[m][r] = _mm256_add_epi32(acc[m][r], _mm256_madd_epi16(xv[r], w));
+    }
+  }
+}
+
+template <int NR>
+TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* x2, const int32_t* wp, size_t p0,
+                    int8_t* y, uint8_t* mask, Fault fault) {
+  const size_t hw = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
+  const __m256 yz = _mm256_set1_ps(static_cast<float>(p.y_zero));
+  const bool int_bias = fault == Fault::kIntegerBiasAdd && p.bias_i32;
+  const bool excl = fault == Fault::kMaskExcludes127;
+  for (size_t ob = 0; ob < l.coutp / kMr; ++ob) {
+    __m256i acc[kMr][NR];
+    Tile<NR>(x2 + p0, l.hwp, wp + ob * l.cp * kMr, l.cp, acc);
+    for (int m = 0; m < kMr; ++m) {
+      const int32_t o = static_cast<int32_t>(ob * kMr + m);
+      if (o >= p.cout) break;
+      const __m256 bias = _mm256_set1_ps(BiasOf(p, o)), eff = _mm256_set1_ps(p.eff[o]);
+      for (int r = 0; r < NR; ++r) {
+        const size_t q = p0 + 8 * r;
+        const int count = hw - q < 8 ? static_cast<int>(hw - q) : 8;
+        __m256 t;
+        if (int_bias)
+          t = _mm256_cvtepi32_ps(_mm256_add_epi32(acc[m][r], _mm256_set1_epi32(p.bias_i32[o])));
+        else
+          t = _mm256_add_ps(_mm256_cvtepi32_ps(acc[m][r]), bias);
+        uint32_t in_range;
+        const __m128i v = Requant8(t, eff, yz, excl, &in_range);
+        const size_t n = static_cast<size_t>(o) * hw + q;
+        StoreBytes(y + n, v, count);
+        if (mask) WriteMaskBits(mask, n, in_range, count);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TTE_AVX2 void PointwiseFwdAvx2(const tte_conv_params& p, const int8_t* x, int8_t* y, uint8_t* mask,
+                               uint8_t* scratch) {
+  const PwLayout l = Layout(p);
+  int32_t *x2, *wp;
+  Carve(p, scratch, &x2, &wp);
+  PackInput(p, x, x2, l);
+  PackWeights(p, wp, l);
+  const Fault fault = CurrentFault();
+  const size_t nv = l.hwp / 8;
+  size_t v = 0;
+  for (; v + 3 <= nv; v += 3) Block<3>(p, l, x2, wp, v * 8, y, mask, fault);
+  if (nv - v == 2) Block<2>(p, l, x2, wp, v * 8, y, mask, fault);
+  if (nv - v == 1) Block<1>(p, l, x2, wp, v * 8, y, mask, fault);
+}
+#endif  // TTE_HOST_X86
+
+}  // namespace tte::host::internal
