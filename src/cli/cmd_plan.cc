@@ -58,7 +58,9 @@ int RunPlan(const PlanCmd& o) {
   h.fused = opt->fuse_updates;
 
   if (!o.svg.empty()) {
-    const std::string title = h.model + " / " + h.scheme + " @" + std::to_string(h.resolution) +
+    const std::string scheme =
+        h.scheme.rfind(h.model + "/", 0) == 0 ? h.scheme.substr(h.model.size() + 1) : h.scheme;
+    const std::string title = h.model + " / " + scheme + " @" + std::to_string(h.resolution) +
                               (h.fused ? " (reordered)" : " (no reordering)");
     if (Status st = WriteFileAtomic(o.svg, PlanToSvg(prog, *plan, title)); !st.ok()) return Fail("plan", st);
   }

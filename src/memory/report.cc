@@ -1,6 +1,7 @@
 // Memory report formatting and the budget check (see report.h).
 #include "memory/report.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,17 @@ std::string Line(const std::string& label, int64_t bytes) {
   std::snprintf(buf, sizeof(buf), "  %-44s %14s %10s\n", label.c_str(), FormatBytes(bytes).c_str(),
                 FormatKb(bytes).c_str());
   return buf;
+}
+
+// Most live bytes over the forward ops, and over the others (loss, backward, update).
+std::pair<int64_t, int64_t> PhasePeaks(const Program& prog, const MemoryPlan& plan) {
+  int64_t fwd = 0, bwd = 0;
+  const Lifetimes& lt = plan.lifetimes;
+  for (int i = 0; i < lt.num_ops && i < static_cast<int>(prog.ops.size()); ++i) {
+    int64_t& peak = prog.ops[i].phase == Phase::kForward ? fwd : bwd;
+    peak = std::max(peak, lt.live_bytes[i]);
+  }
+  return {fwd, bwd};
 }
 
 }  // namespace
@@ -113,6 +125,9 @@ std::string MemoryReportText(const ReportHeader& h, const Program& prog, const M
   std::snprintf(buf, sizeof(buf), "  %-44s %14.4f\n", "arena / lower bound", plan.ratio());
   o << buf;
   o << "  peak op: " << plan.peak_op_label << "\n";
+  const auto [fwd_peak, bwd_peak] = PhasePeaks(prog, plan);
+  o << Line("most live bytes in the forward", fwd_peak);
+  o << Line("most live bytes in loss/backward/update", bwd_peak);
   o << "  heuristic: " << HeuristicName(plan.heuristic) << " (tried:";
   for (const HeuristicResult& t : plan.tried) o << " " << HeuristicName(t.heuristic) << " " << t.arena_bytes;
   o << ")\n";
@@ -151,6 +166,8 @@ std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const M
   o << ",\n  \"plan\": {\"heuristic\": " << JsonString(HeuristicName(plan.heuristic))
     << ", \"no_reuse_bytes\": " << plan.no_reuse_bytes << ", \"peak_op\": " << plan.peak_op
     << ", \"peak_op_label\": " << JsonString(plan.peak_op_label) << ", \"ops\": " << prog.ops.size()
+    << ", \"forward_live_peak_bytes\": " << PhasePeaks(prog, plan).first
+    << ", \"backward_live_peak_bytes\": " << PhasePeaks(prog, plan).second
     << ", \"tried\": {";
   for (size_t i = 0; i < plan.tried.size(); ++i)
     o << (i ? ", " : "") << JsonString(HeuristicName(plan.tried[i].heuristic)) << ": " << plan.tried[i].arena_bytes;
