@@ -79,6 +79,12 @@ void CompileOptions::Add(CLI::App* app) {
       ->capture_default_str();
   app->add_flag("--no-reorder", no_reorder,
                 "Keep every gradient in a buffer and update at the end of the step (no operator reordering)");
+  app->add_flag("--no-inplace", no_inplace, "Disable in-place execution (depthwise convs, residual adds, gradients)");
+  app->add_option("--patches", patches,
+                  "Patch-based forward of the frozen prefix with an N x N grid of tiles (0 = off): less memory, some "
+                  "recomputation, identical results")
+      ->capture_default_str();
+  app->add_option("--patch-split", patch_split, "Conv index ending the patch stage (default: the last frozen one possible)");
   app->add_option("--resolution", resolution, "Input resolution (default: the model's own)");
   app->add_option("--seed", seed, "Seed for the head initialisation and random channel selection")->capture_default_str();
 }
@@ -90,6 +96,9 @@ Result<TrainOptions> CompileOptions::Options(int num_classes) const {
   t.qas = !no_qas;
   t.momentum = momentum;
   t.fuse_updates = !no_reorder;
+  t.in_place = !no_inplace;
+  t.patch_grid = patches;
+  t.patch_split = patch_split;
   t.seed = seed;
   if (store == "device") t.store = WeightStore::kDevice;
   else if (store == "master") t.store = WeightStore::kMaster;

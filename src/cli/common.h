@@ -43,13 +43,16 @@ struct SchemeOptions {
 };
 
 // Options that shape the compiled training program: --store, --rounding, --no-qas, --momentum,
-// --no-reorder, --resolution, --seed.
+// --no-reorder, --no-inplace, --patches, --patch-split, --resolution, --seed.
 struct CompileOptions {
   std::string store = "device";
   std::string rounding = "stochastic";
   bool no_qas = false;
   float momentum = 0.0f;
   bool no_reorder = false;
+  bool no_inplace = false;
+  int patches = 0;
+  int patch_split = -1;
   int resolution = 0;
   uint64_t seed = 0;
   void Add(CLI::App* app);

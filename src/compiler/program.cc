@@ -62,6 +62,11 @@ std::vector<int> Ids(const B& b) {
 std::vector<int> TensorIds(const ConvBinding& b) { return Ids(b); }
 std::vector<int> TensorIds(const HeadBinding& h) { return Ids(h); }
 
+int AliasRoot(const Program& p, int t) {
+  while (t >= 0 && p.tensors[t].alias_of >= 0) t = p.tensors[t].alias_of;
+  return t;
+}
+
 void RemoveUnusedTensors(Program* prog) {
   const size_t n = prog->tensors.size();
   std::vector<bool> used(n, false);

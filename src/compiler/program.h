@@ -61,6 +61,18 @@ const char* OpCodeName(OpCode code);
 
 enum class Phase { kForward, kLoss, kBackward, kUpdate };
 
+// A rectangle of a feature map in full-tensor coordinates (patch-based execution).
+struct Window {
+  int y0 = 0, x0 = 0, h = 0, w = 0;
+  int64_t area() const { return static_cast<int64_t>(h) * w; }
+};
+
+// Windows of a patch conv: which part of the input its x buffer holds, which part of the output it
+// computes, and which part of the output its y buffer holds (see tte_conv_params).
+struct ConvWindows {
+  Window in_buf, out, out_buf;
+};
+
 struct Op {
   explicit Op(OpCode c) : code(c) {}
   OpCode code;
@@ -70,7 +82,11 @@ struct Op {
   int block = -1;          // block index (kAdd, kAddBackward)
   bool accumulate = false; // kAddBackward (gx1), kConvBackwardInput (dx)
   bool fused_update = true;// kConvBiasGrad / kConvWeightGrad / kHeadBackward: apply SGD at once
+  bool in_place = false;   // kConv (depthwise) / kConvBackwardInput: output over ins[0], scratch = ins[1];
+                           // kAdd: output over ins[1] (see compiler/inplace.h)
   std::string note;        // why this op exists / in-place reason, printed by `tte compile`
+  bool windowed = false;   // kConv of a patch stage: computes `windows.out` only
+  ConvWindows windows;
 };
 
 // Everything a conv op needs besides its activations. Geometry at the compiled resolution.
@@ -137,6 +153,9 @@ struct Program {
   int AddTensor(TensorInfo t);
   int AddOp(Op op);
 };
+
+// Root of an alias group: the tensor whose storage an in-place group uses (t itself if not aliased).
+int AliasRoot(const Program& p, int t);
 
 // Removes tensors no op, binding or program slot refers to, renumbering ids.
 void RemoveUnusedTensors(Program* prog);

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "compiler/autodiff.h"
+#include "compiler/inplace.h"
+#include "compiler/patch_forward.h"
 
 namespace tte {
 namespace {
@@ -288,7 +290,6 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
 
   // Deferred updates: in the same order the fused ops would have applied them (head, then layers from
   // the last to the earliest), so both modes consume the stochastic-rounding stream identically.
-  out.update_begin = P.ops.size();
   if (!opt.fuse_updates) {
     Op hu(OpCode::kApplyUpdate);
     hu.phase = Phase::kUpdate;
@@ -304,7 +305,19 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
       P.AddOp(u);
     }
   }
+  if (opt.patch_grid > 0) {
+    const int split = opt.patch_split >= 0 ? opt.patch_split : LastPatchableConv(P);
+    if (split < 0) return InvalidArgument("patch-based forward: no frozen prefix to patch (the first conv is trained)");
+    TTE_ASSIGN_OR_RETURN(out.patch, ApplyPatchForward(&P, split, opt.patch_grid));
+  }
+  if (opt.in_place) ApplyInPlace(&P);
   RemoveUnusedTensors(&P);
+  out.update_begin = P.ops.size();
+  for (size_t i = 0; i < P.ops.size(); ++i)
+    if (P.ops[i].phase == Phase::kUpdate) {
+      out.update_begin = i;
+      break;
+    }
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "compiler/forward_builder.h"
+#include "compiler/patch_forward.h"
 #include "compiler/program.h"
 #include "compiler/scheme.h"
 #include "kernels/tte_kernels.h"
@@ -39,6 +40,9 @@ struct TrainOptions {
   // element by element (no gradient buffers): the paper's operator reordering. false: gradients go to
   // buffers and apply ops run at the end of the step (needed for gradient accumulation over a batch).
   bool fuse_updates = true;
+  bool in_place = true;               // in-place execution where safe (compiler/inplace.h)
+  int patch_grid = 0;                 // patch-based forward of the frozen prefix: grid x grid tiles (0: off)
+  int patch_split = -1;               // conv index ending the patch stage (-1: the last patchable conv)
   // Reproduces the reference compiler's defect (ENGINE.md 2.3: gradients at fan-out overwritten instead of
   // summed). Only for tests that prove the gradient tests catch it.
   bool debug_overwrite_fanout = false;
@@ -53,6 +57,7 @@ struct CompiledTraining {
   ForwardGraph forward;
   TrainOptions options;
   size_t update_begin = 0;            // ops [update_begin, end) apply stored gradients (empty when fused)
+  PatchStats patch;                   // patch-based forward, if requested
 };
 
 // QAS divisors of one conv, fp32 exactly as the reference's SGDScale: s_w = eff * y_scale / x_scale,

@@ -8,6 +8,8 @@
  * Each kernel has a generic loop (the specification) and fast paths for pointwise and depthwise
  * convs that keep exactly the same per-element summation order and the same update order.
  */
+#include <string.h>
+
 #include "kernels/tte_kernels.h"
 
 /* ---------------------------------------------------------------------------- input gradient */
@@ -69,7 +71,48 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
   }
 }
 
+/* One channel of a depthwise input gradient (any stride): dx plane from g plane, the reference's order
+ * (kh, then kw, ascending). */
+TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, const float* gc, float* dxc,
+                                         int32_t accumulate) {
+  const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
+  const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
+  for (int32_t y = 0; y < p->in_h; ++y) {
+    for (int32_t x = 0; x < p->in_w; ++x) {
+      float acc = 0.0f;
+      for (int32_t kh = 0; kh < k; ++kh) {
+        const int32_t ny = y + p->pad - kh;
+        if (ny < 0 || ny % s) continue;
+        const int32_t ho = ny / s;
+        if (ho >= oh) continue;
+        for (int32_t kw = 0; kw < k; ++kw) {
+          const int32_t nx = x + p->pad - kw;
+          if (nx < 0 || nx % s) continue;
+          const int32_t wo = nx / s;
+          if (wo >= ow) continue;
+          acc += (float)wr[kh * k + kw] * gc[(size_t)ho * (size_t)ow + (size_t)wo];
+        }
+      }
+      float* d = dxc + (size_t)y * (size_t)p->in_w + (size_t)x;
+      *d = accumulate ? *d + acc : acc;
+    }
+  }
+}
+
+void tte_conv_dw_backward_input_inplace_f32(const tte_conv_params* p, float* buf, float* scratch) {
+  const size_t plane = (size_t)p->in_h * (size_t)p->in_w; /* stride 1: g and dx planes have the same size */
+  for (int32_t c = 0; c < p->cin; ++c) {
+    bwd_input_dw_channel(p, c, buf + (size_t)c * plane, scratch, 0);
+    memcpy(buf + (size_t)c * plane, scratch, plane * sizeof(float));
+  }
+}
+
 void tte_conv_backward_input_f32(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
+  if (p->groups == p->cin && p->cin == p->cout && p->groups > 1) {
+    const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
+    for (int32_t c = 0; c < p->cin; ++c) bwd_input_dw_channel(p, c, g + (size_t)c * out_plane, dx + (size_t)c * in_plane, accumulate);
+    return;
+  }
   if (p->k == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1)
     bwd_input_pointwise(p, g, dx, accumulate);
   else

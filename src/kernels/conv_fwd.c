@@ -10,6 +10,7 @@
  * Integer accumulation is exact, so the loop order does not change results.
  */
 #include <math.h>
+#include <string.h>
 
 #include "kernels/tte_kernels.h"
 
@@ -28,6 +29,7 @@ void tte_conv_whole(tte_conv_params* p, int32_t in_h, int32_t in_w) {
   p->out.x0 = 0;
   p->out.h = tte_conv_out_size(in_h, p->k, p->stride, p->pad);
   p->out.w = tte_conv_out_size(in_w, p->k, p->stride, p->pad);
+  p->out_buf = p->out;
 }
 
 /* Requantizes one accumulator; sets *in_range for the clamp mask. */
@@ -80,7 +82,8 @@ TTE_HOT static void conv_generic(const tte_conv_params* p, const int8_t* x, int8
           }
         }
         int in_range;
-        const size_t n = ((size_t)o * (size_t)p->out.h + (size_t)oy) * (size_t)p->out.w + (size_t)ox;
+        const size_t n = ((size_t)o * (size_t)p->out_buf.h + (size_t)(p->out.y0 + oy - p->out_buf.y0)) * (size_t)p->out_buf.w +
+                         (size_t)(p->out.x0 + ox - p->out_buf.x0);
         y[n] = requant(acc, bias, eff, yz, &in_range);
         if (mask) set_mask(mask, n, in_range);
       }
@@ -114,31 +117,44 @@ TTE_HOT static void conv_pointwise(const tte_conv_params* p, const int8_t* x, in
   }
 }
 
-TTE_HOT static void conv_depthwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+/* One channel c of a depthwise conv (whole tensors): xc = input plane, yc = output plane; mask bits are
+ * written at c * out_plane + q. */
+TTE_HOT static void depthwise_channel(const tte_conv_params* p, int32_t c, const int8_t* xc, int8_t* yc, uint8_t* mask) {
   const int32_t k = p->k, s = p->stride, pad = p->pad, h = p->in_h, w = p->in_w;
   const int32_t oh = p->out.h, ow = p->out.w;
   const float yz = (float)p->y_zero;
-  for (int32_t c = 0; c < p->cout; ++c) {
-    const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
-    const int8_t* xc = x + (size_t)c * (size_t)h * (size_t)w;
-    const float bias = bias_of(p, c), eff = p->eff[c];
-    for (int32_t oy = 0; oy < oh; ++oy) {
-      const int32_t iy0 = oy * s - pad;
-      const int32_t kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + k > h ? h - iy0 : k;
-      for (int32_t ox = 0; ox < ow; ++ox) {
-        const int32_t ix0 = ox * s - pad;
-        const int32_t kw0 = ix0 < 0 ? -ix0 : 0, kw1 = ix0 + k > w ? w - ix0 : k;
-        int32_t acc = 0;
-        for (int32_t kh = kh0; kh < kh1; ++kh) {
-          const int8_t* xr = xc + (size_t)(iy0 + kh) * (size_t)w + ix0;
-          for (int32_t kw = kw0; kw < kw1; ++kw) acc += ((int32_t)xr[kw] - p->x_zero) * (int32_t)wr[kh * k + kw];
-        }
-        int in_range;
-        const size_t n = ((size_t)c * (size_t)oh + (size_t)oy) * (size_t)ow + (size_t)ox;
-        y[n] = requant(acc, bias, eff, yz, &in_range);
-        if (mask) set_mask(mask, n, in_range);
+  const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
+  const float bias = bias_of(p, c), eff = p->eff[c];
+  const size_t mask_base = (size_t)c * (size_t)oh * (size_t)ow;
+  for (int32_t oy = 0; oy < oh; ++oy) {
+    const int32_t iy0 = oy * s - pad;
+    const int32_t kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + k > h ? h - iy0 : k;
+    for (int32_t ox = 0; ox < ow; ++ox) {
+      const int32_t ix0 = ox * s - pad;
+      const int32_t kw0 = ix0 < 0 ? -ix0 : 0, kw1 = ix0 + k > w ? w - ix0 : k;
+      int32_t acc = 0;
+      for (int32_t kh = kh0; kh < kh1; ++kh) {
+        const int8_t* xr = xc + (size_t)(iy0 + kh) * (size_t)w + ix0;
+        for (int32_t kw = kw0; kw < kw1; ++kw) acc += ((int32_t)xr[kw] - p->x_zero) * (int32_t)wr[kh * k + kw];
       }
+      int in_range;
+      const size_t q = (size_t)oy * (size_t)ow + (size_t)ox;
+      yc[q] = requant(acc, bias, eff, yz, &in_range);
+      if (mask) set_mask(mask, mask_base + q, in_range);
     }
+  }
+}
+
+static void conv_depthwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+  const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
+  for (int32_t c = 0; c < p->cout; ++c) depthwise_channel(p, c, x + (size_t)c * in_plane, y + (size_t)c * out_plane, mask);
+}
+
+void tte_conv_dw_inplace_s8(const tte_conv_params* p, int8_t* buf, int8_t* scratch, uint8_t* mask) {
+  const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
+  for (int32_t c = 0; c < p->cout; ++c) {
+    depthwise_channel(p, c, buf + (size_t)c * in_plane, scratch, mask);
+    memcpy(buf + (size_t)c * out_plane, scratch, out_plane);
   }
 }
 
@@ -146,7 +162,8 @@ void tte_conv_s8(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* 
   const int whole = p->in_buf.y0 == 0 && p->in_buf.x0 == 0 && p->in_buf.h == p->in_h && p->in_buf.w == p->in_w &&
                     p->out.y0 == 0 && p->out.x0 == 0 &&
                     p->out.h == tte_conv_out_size(p->in_h, p->k, p->stride, p->pad) &&
-                    p->out.w == tte_conv_out_size(p->in_w, p->k, p->stride, p->pad);
+                    p->out.w == tte_conv_out_size(p->in_w, p->k, p->stride, p->pad) && p->out_buf.y0 == 0 &&
+                    p->out_buf.x0 == 0 && p->out_buf.h == p->out.h && p->out_buf.w == p->out.w;
   if (whole && p->k == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1) {
     conv_pointwise(p, x, y, mask);
   } else if (whole && p->groups == p->cin && p->cin == p->cout && p->groups > 1) {

@@ -80,7 +80,9 @@ typedef struct {
   int32_t cin, cout, k, stride, pad, groups;
   int32_t in_h, in_w;      /* full input size: positions outside it are padding (value x_zero) */
   tte_window in_buf;       /* the part of the input held in the x buffer ([cin][in_buf.h][in_buf.w]) */
-  tte_window out;          /* the part of the output computed into y ([cout][out.h][out.w]) */
+  tte_window out;          /* the part of the output to compute */
+  tte_window out_buf;      /* the part of the output held in the y buffer ([cout][out_buf.h][out_buf.w]),
+                              containing `out` (patch-based execution writes a patch into the whole tensor) */
   int32_t x_zero, y_zero;
   tte_weights w;
   const int32_t* bias_i32; /* exactly one of bias_i32 / bias_f32 is non-NULL */
@@ -91,12 +93,18 @@ typedef struct {
 /*
  * y = clamp(rint(((float)acc + bias) * eff[c]) + y_zero, -128, 127), acc = sum (x - x_zero) * w
  * (int32, exact). The addition and multiplication are fp32, exactly as the reference's fp32
- * simulation. mask (may be NULL; only for out == whole output): bit set iff -128 <= rint(..) + y_zero <= 127.
+ * simulation. mask (may be NULL; only for whole tensors): bit set iff -128 <= rint(..) + y_zero <= 127.
  * Common case helper: tte_conv_whole() fills the windows for whole tensors.
  */
 void tte_conv_s8(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask);
 void tte_conv_whole(tte_conv_params* p, int32_t in_h, int32_t in_w);
 int32_t tte_conv_out_size(int32_t in, int32_t k, int32_t stride, int32_t pad);
+
+/* Depthwise conv IN PLACE: buf holds the input [C][in_h][in_w] and receives the output
+ * [C][out.h][out.w] at its start (whole tensors). Channel by channel, the output plane is computed into
+ * scratch (out.h * out.w bytes) and copied to plane c of the output layout; plane c of the output never
+ * overlaps an input plane not yet read, for any stride, because out.h*out.w <= in_h*in_w. */
+void tte_conv_dw_inplace_s8(const tte_conv_params* p, int8_t* buf, int8_t* scratch, uint8_t* mask);
 
 typedef struct {
   int32_t n;
@@ -197,6 +205,11 @@ void tte_avgpool_backward_f32(int32_t c, int32_t hw, const float* gp, float* g);
  * Order: for each dx element, o ascending, then kh, then kw; the sum starts at 0 and is added to
  * dx last when accumulating. g is already masked and scaled by eff. Whole tensors only. */
 void tte_conv_backward_input_f32(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate);
+
+/* Depthwise stride-1 input gradient IN PLACE: buf holds g [C][H][W] on entry and dx [C][H][W] on exit
+ * (not accumulating). Each channel's dx plane is computed into scratch (H*W floats) with exactly
+ * tte_conv_backward_input_f32's order, then copied over g's plane. */
+void tte_conv_dw_backward_input_inplace_f32(const tte_conv_params* p, float* buf, float* scratch);
 
 /* Bias gradient sum_p g[c][p] (p ascending, from 0). If t != NULL the update is applied at once
  * (fused, nothing stored); otherwise it is added to db[c] (gradient buffers start at zero). */

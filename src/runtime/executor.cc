@@ -24,6 +24,8 @@ struct Executor::Prepared {
   tte_conv_train train{};
   bool fused = true;
   bool accumulate = false;
+  bool in_place = false;
+  bool windowed = false;
   int32_t c = 0, hw = 0, n = 0;
   const uint16_t* sel = nullptr;
   void* in0 = nullptr;
@@ -171,6 +173,7 @@ Status Executor::Prepare() {
     p.code = op.code;
     p.fused = op.fused_update;
     p.accumulate = op.accumulate;
+    p.in_place = op.in_place;
     p.in0 = op.ins.size() > 0 ? Data(op.ins[0]) : nullptr;
     p.in1 = op.ins.size() > 1 ? Data(op.ins[1]) : nullptr;
     p.out0 = op.outs.size() > 0 ? Data(op.outs[0]) : nullptr;
@@ -180,6 +183,13 @@ Status Executor::Prepare() {
       case OpCode::kConv:
       case OpCode::kConvBackwardInput:
         bind_conv(op.conv, &p.conv);
+        if (op.windowed) {
+          auto win = [](const Window& w) { return tte_window{w.y0, w.x0, w.h, w.w}; };
+          p.conv.in_buf = win(op.windows.in_buf);
+          p.conv.out = win(op.windows.out);
+          p.conv.out_buf = win(op.windows.out_buf);
+          p.windowed = true;
+        }
         break;
       case OpCode::kConvWeightGrad:
         bind_conv(op.conv, &p.conv);
@@ -270,8 +280,14 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
     Prepared& p = prepared_[i];
     switch (p.code) {
       case OpCode::kConv:
-        host::Conv(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
-                   static_cast<uint8_t*>(p.out1), scratch);
+        if (p.in_place)
+          tte_conv_dw_inplace_s8(&p.conv, static_cast<int8_t*>(p.out0), static_cast<int8_t*>(p.in1),
+                                 static_cast<uint8_t*>(p.out1));
+        else if (p.windowed)  // patch stage: the portable kernel handles windows
+          tte_conv_s8(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0), nullptr);
+        else
+          host::Conv(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
+                     static_cast<uint8_t*>(p.out1), scratch);
         break;
       case OpCode::kAdd:
         tte_add_s8(&p.add, static_cast<const int8_t*>(p.in0), static_cast<const int8_t*>(p.in1),
@@ -309,6 +325,10 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
                                p.fused ? &p.train : nullptr);
         break;
       case OpCode::kConvBackwardInput:
+        if (p.in_place) {
+          tte_conv_dw_backward_input_inplace_f32(&p.conv, static_cast<float*>(p.out0), static_cast<float*>(p.in1));
+          break;
+        }
         host::ConvBackwardInput(&p.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0), p.accumulate,
                                 scratch);
         break;
