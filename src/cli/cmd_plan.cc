@@ -3,10 +3,13 @@
 // gradient buffers, head, reserve), flash (frozen weights, biases, scales, tables, code estimate), the
 // lower bound of any arena plan, the ratio, the winning heuristic and the peak op. With --budget it fails
 // (exit 1) naming what does not fit; --json prints the same as JSON; --svg draws the plan over the schedule.
+// --auto-patches compiles the device program as CompileForDevice does: every patch grid of the frozen
+// prefix is tried and the one with the least SRAM is reported.
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "compiler/device_compile.h"
 #include "core/file_io.h"
 #include "memory/plan_checker.h"
 #include "memory/plan_svg.h"
@@ -24,6 +27,7 @@ struct PlanCmd {
   int num_classes = 10;
   std::string budget, svg, reserve = "8K";
   bool json = false;
+  bool auto_patches = false;
 };
 
 int RunPlan(const PlanCmd& o) {
@@ -41,11 +45,11 @@ int RunPlan(const PlanCmd& o) {
   if (!s.ok()) return Fail("plan", s.status());
   auto opt = o.compile.Options(o.num_classes);
   if (!opt.ok()) return Fail("plan", opt.status());
-  auto ct = CompileTraining(*m, *s, *opt);
-  if (!ct.ok()) return Fail("plan", ct.status());
-  Program& prog = ct->program;
-  auto plan = PlanMemory(&prog);
-  if (!plan.ok()) return Fail("plan", plan.status());
+  auto dev = CompileForDevice(*m, *s, *opt, o.auto_patches ? -1 : opt->patch_grid);
+  if (!dev.ok()) return Fail("plan", dev.status());
+  const CompiledTraining* ct = &dev->compiled;
+  Program& prog = dev->compiled.program;
+  Result<MemoryPlan> plan = dev->plan;
   if (Status st = CheckPlan(prog, *plan); !st.ok()) return Fail("plan", st);
 
   AccountingOptions ao;
@@ -56,6 +60,10 @@ int RunPlan(const PlanCmd& o) {
   h.scheme = ct->scheme.name;
   h.resolution = prog.resolution;
   h.fused = opt->fuse_updates;
+  h.in_place = opt->in_place;
+  h.patch_grid = ct->patch.grid;
+  h.patch_split_conv = ct->patch.split_conv;
+  for (const auto& [grid, bytes] : dev->tried) h.patch_tried.emplace_back(grid, bytes);
 
   if (!o.svg.empty()) {
     const std::string scheme =
@@ -95,6 +103,8 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_flag("--json", o->json, "Print the report as JSON");
   c->add_option("--svg", o->svg, "Write the plan over the schedule as an SVG picture to FILE");
+  c->add_flag("--auto-patches", o->auto_patches,
+              "Try every patch grid of the frozen prefix (off, 2x2, 3x3, 4x4) and report the one with the least SRAM");
   c->callback([o, exit_code] { *exit_code = RunPlan(*o); });
 }
 

@@ -93,7 +93,18 @@ std::string MemoryReportText(const ReportHeader& h, const Program& prog, const M
   o << "model: " << h.model << "\nscheme: " << h.scheme << "\nresolution: " << h.resolution
     << ", updates: " << (h.fused ? "fused into the backward (operator reordering)"
                                  : "gradient buffers, applied at the end (no reordering)")
-    << "\nops: " << prog.ops.size() << ", arena tensors: " << arena_tensors << "\n\nSRAM\n";
+    << "\nin place: " << (h.in_place ? "on" : "off") << ", patch-based forward: "
+    << (h.patch_grid > 0 ? std::to_string(h.patch_grid) + "x" + std::to_string(h.patch_grid) + " up to conv " +
+                               std::to_string(h.patch_split_conv)
+                         : std::string("off"));
+  if (h.patch_tried.size() > 1) {
+    o << " (tried:";
+    for (const auto& [grid, bytes] : h.patch_tried)
+      o << " " << (grid ? std::to_string(grid) + "x" + std::to_string(grid) : std::string("off")) << " "
+        << FormatKb(bytes);
+    o << ", arena + state)";
+  }
+  o << "\nops: " << prog.ops.size() << ", arena tensors: " << arena_tensors << "\n\nSRAM\n";
   o << Line("arena (planned)", r.arena_bytes);
   std::string at_peak = "    at the peak op:";
   for (int k = 0; k < 5; ++k)
@@ -144,6 +155,7 @@ std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const M
   std::snprintf(ratio, sizeof(ratio), "%.6f", plan.ratio());
   o << "{\n  \"model\": " << JsonString(h.model) << ",\n  \"scheme\": " << JsonString(h.scheme)
     << ",\n  \"resolution\": " << h.resolution << ",\n  \"reordered\": " << (h.fused ? "true" : "false")
+    << ",\n  \"in_place\": " << (h.in_place ? "true" : "false") << ",\n  \"patch_grid\": " << h.patch_grid
     << ",\n  \"peak_sram_bytes\": " << r.peak_sram_bytes << ",\n  \"arena_bytes\": " << r.arena_bytes
     << ",\n  \"lower_bound_bytes\": " << plan.lower_bound_bytes << ",\n  \"arena_lower_bound_ratio\": " << ratio
     << ",\n  \"trainable_sram_bytes\": " << r.trainable_sram_bytes << ",\n  \"flash_bytes\": " << r.flash_bytes;

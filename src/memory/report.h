@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "compiler/program.h"
 #include "core/status.h"
@@ -23,7 +25,11 @@ std::string FormatKb(int64_t bytes);
 struct ReportHeader {
   std::string model, scheme;
   int resolution = 0;
-  bool fused = true;  // operator reordering (updates fused into the backward)
+  bool fused = true;     // operator reordering (updates fused into the backward)
+  bool in_place = true;  // the compiler's in-place decisions
+  int patch_grid = 0;    // patch-based forward of the frozen prefix: grid x grid (0: off)
+  int patch_split_conv = -1;
+  std::vector<std::pair<int, int64_t>> patch_tried;  // (grid, arena + state) of every grid tried
 };
 
 std::string MemoryReportText(const ReportHeader& h, const Program& prog, const MemoryPlan& plan,

@@ -50,6 +50,19 @@ TEST(MemoryPlanCli, TextReportShowsTheBreakdownBoundRatioHeuristicAndPeakOp) {
     EXPECT_TRUE(Has(r.output, want)) << want << " missing in:\n" << r.output;
 }
 
+TEST(MemoryPlanCli, AutoPatchesReportsEveryGridTriedAndLowersThePeak) {
+  TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
+  TTE_REQUIRE_SHARED("reference/schemes.json");
+  const std::string scheme = "--scheme " + testing::SharedPath("reference/schemes.json") + " --scheme-name 49kb";
+  const auto plain = testing::RunCommand(Plan(scheme + " --budget 160KB"));
+  const auto patched = testing::RunCommand(Plan(scheme + " --auto-patches --budget 160KB"));
+  EXPECT_EQ(plain.exit_code, 1) << plain.output;  // the 64x64 forward stage alone needs 160 KB of arena
+  EXPECT_EQ(patched.exit_code, 0) << patched.output;
+  EXPECT_TRUE(Has(patched.output, "patch-based forward: ")) << patched.output;
+  EXPECT_TRUE(Has(patched.output, "(tried: off ")) << patched.output;
+  EXPECT_TRUE(Has(plain.output, "patch-based forward: off")) << plain.output;
+}
+
 TEST(MemoryPlanCli, JsonHasTheDocumentedKeysAndSvgIsWrittenAtomically) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
   const std::string dir = testing::TempDir("memory_plan_cli");
@@ -59,7 +72,8 @@ TEST(MemoryPlanCli, JsonHasTheDocumentedKeysAndSvgIsWrittenAtomically) {
   for (const char* key : {"\"peak_sram_bytes\": ", "\"arena_bytes\": ", "\"lower_bound_bytes\": ",
                           "\"trainable_sram_bytes\": ", "\"flash_bytes\": ", "\"arena_lower_bound_ratio\": ",
                           "\"budget_bytes\": 262144", "\"fits\": ", "\"gradient_buffers\": ", "\"reordered\": false",
-                          "\"heuristic\": ", "\"peak_op_label\": ", "\"largest_sram_users\": "})
+                          "\"heuristic\": ", "\"peak_op_label\": ", "\"largest_sram_users\": ", "\"patch_grid\": ",
+                          "\"in_place\": "})
     EXPECT_TRUE(Has(r.output, key)) << key << " missing in:\n" << r.output;
   ASSERT_TRUE(FileExists(svg));
   std::ifstream f(svg);
