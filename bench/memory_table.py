@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """The memory table (docs/memory.md): the paper's three models x every scheme of
-../shared/reference/schemes.json at 128x128, measured by `tte plan --json` with and without operator reordering.
+../shared/reference/schemes.json at 128x128, measured by `tte plan --json` in three variants: the device program
+(operator reordering, in-place, patch-based forward chosen automatically), the same without patches, and without
+reordering.
 
 Every number comes from the `tte` binary; this script only runs it and formats the results. proxyless-w0.3 has no
 weights in ../shared, so tools/make_structure_pkl.py builds a structurally identical .pkl with deterministic random
@@ -19,49 +21,72 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ["mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps"]
-PAPER = {  # PEERS.md section 1 (Fig. 10, measured on the STM32F746 with TinyEngineV2)
+PAPER = {  # PEERS.md section 1 (Fig. 10, measured on the STM32F746 with TinyEngineV2, 2x2 patches)
     "mbv2-w0.35": "141 KB sparse + reorder (335 KB sparse, 2939 KB full)",
     "proxyless-w0.3": "135 KB sparse + reorder (326 KB sparse, 2745 KB full)",
     "mcunet-5fps": "173 KB sparse + reorder (560 KB sparse, 3650 KB full); Fig. 10b: 488->134, 509->160, 560->173 KB",
 }
-TINYENGINE_49KB = "TinyEngine demo (this scheme): arena 189,800 B + ~32 KB trainable = ~222 KB"
+TINYENGINE_49KB = "arena 189,800 B + ~32 KB trainable = ~222 KB"
 MEASURED = {("mcunet-5fps", "49kb"): "~222 (TinyEngine demo)"}  # ENGINE.md 5.3 / PEERS.md
+VARIANTS = {  # name -> extra tte plan flags
+    "device": ["--auto-patches"],
+    "no_patches": [],
+    "no_reorder": ["--no-reorder"],
+}
+KEYS = ["peak_sram_bytes", "arena_bytes", "lower_bound_bytes", "trainable_sram_bytes", "flash_bytes"]
 
 
 def kb(b):
     return f"{b / 1024:.1f}"
 
 
-def run_plan(tte, model, schemes, name, resolution, budget, reorder):
+def run_plan(tte, model, schemes, name, args, extra):
     cmd = [tte, "plan", "--model", model, "--scheme", schemes, "--scheme-name", name, "--resolution",
-           str(resolution), "--budget", budget, "--json"]
-    if not reorder:
-        cmd.append("--no-reorder")
+           str(args.resolution), "--budget", args.budget, "--json"] + extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in (0, 1) or not p.stdout.strip():
         sys.exit(f"memory_table: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
     d = json.loads(p.stdout)
-    if p.returncode == 1 and d.get("fits", True):
+    if p.returncode == 1 and d.get("fits", True):  # exit 1 must mean "over budget"
         sys.exit(f"memory_table: {' '.join(cmd)} failed:\n{p.stderr}")
     return d
 
 
-def fit_text(d, budget_bytes):
-    if d["peak_sram_bytes"] <= budget_bytes:
-        return f"yes ({kb(budget_bytes - d['peak_sram_bytes'])} KB free)"
-    state = d["sram"]["state"] + d["sram"]["reserve"]
-    if state > budget_bytes:
+def measure(tte, model_path, schemes, names, args):
+    return [(name, {v: run_plan(tte, model_path, schemes, name, args, f) for v, f in VARIANTS.items()})
+            for name in names]
+
+
+def fit_text(d):
+    budget = d["budget_bytes"]
+    if d["peak_sram_bytes"] <= budget:
+        return f"yes ({kb(budget - d['peak_sram_bytes'])} KB free)"
+    if d["sram"]["state"] + d["sram"]["reserve"] > budget:
         return f"**no**: trainable state alone is {kb(d['sram']['state'])} KB"
     return f"**no**: arena {kb(d['arena_bytes'])} + state {kb(d['sram']['state'])} KB"
 
 
-def measure(tte, model_path, model, schemes, names, args):
-    rows = []
-    for name in names:
-        on = run_plan(tte, model_path, schemes, name, args.resolution, args.budget, True)
-        off = run_plan(tte, model_path, schemes, name, args.resolution, args.budget, False)
-        rows.append((name, on, off))
-    return rows
+def header(w, cmd, args, budget_bytes):
+    w("# Memory table: the paper's three models x every reference scheme\n")
+    w(f"Produced by `{cmd.strip()}` (every number from `tte plan --json`, at {args.resolution}x{args.resolution}, "
+      f"budget {args.budget} = {budget_bytes:,} B). Do not edit by hand: rerun the command.\n")
+    w("Columns (KB = 1024 B):\n")
+    w("- **peak SRAM** = planned arena + persistent training state (trainable int8 weight slices, int32 biases, "
+      "fp32 head; without reordering also the fp32 gradient buffers) + 8 KB stack/runtime reserve, in three variants:"
+      " **device** = `tte plan --auto-patches`: operator reordering (updates fused into the backward), the "
+      "compiler's in-place decisions, and the patch-based forward of the frozen prefix with the grid (off, 2x2, 3x3, "
+      "4x4) that needs the least SRAM; **no patches** = the same without patches; **no reorder** = `--no-reorder` "
+      "(gradients kept in buffers and applied at the end of the step; in place, no patches).")
+    w("- **patches**: the grid the device variant chose. **arena**, **lower bound**, **ratio**, **heuristic**, "
+      "**peak op**: of the device variant. The lower bound is the most live arena bytes at any op: no arena plan "
+      "can be smaller; ratio = arena / lower bound, with the worst ratio of the two other variants in brackets.")
+    w("- **bwd live peak**: the most live arena bytes over the loss/backward/update ops alone (device variant): "
+      "what the training part of the step needs, whatever the forward does.")
+    w("- **trainable SRAM**: the persistent state alone (device variant). **ref. analytic**: the reference's own "
+      "analytic extra-memory estimate of the scheme (`analytic_mem_kB` in schemes.json: saved activations + "
+      "trainable parameters, no forward working set). **ref. measured**: a peak measured on a device for this very "
+      "scheme, where one is published.")
+    w("- **fits 256 KB**: for the device variant, with the reason when it does not.\n")
 
 
 def main():
@@ -81,8 +106,8 @@ def main():
             sys.exit(f"memory_table: {f} not found")
     with open(schemes) as f:
         scheme_db = json.load(f)
-    budget_bytes = None
 
+    results, check_lines = {}, []
     with tempfile.TemporaryDirectory(prefix="tte-memtable-") as tmp:
         def synthetic(model):
             path = os.path.join(tmp, model + ".pkl")  # named MODEL.pkl: the scheme file's entry is found by stem
@@ -91,45 +116,27 @@ def main():
                                 "--structure", structure, "--seed", "0"], check=True, capture_output=True)
             return path
 
-        results, check_lines = {}, []
         for model in MODELS:
             real = os.path.join(args.shared, "models", model + ".pkl")
             path = real if os.path.exists(real) else synthetic(model)
             names = [k for k in scheme_db[model] if not k.startswith("_")]
             print(f"memory_table: {model} ({len(names)} schemes, {'real' if path == real else 'synthetic'} weights)",
                   file=sys.stderr)
-            results[model] = (path == real, measure(tte, path, model, schemes, names, args))
-            budget_bytes = results[model][1][0][1]["budget_bytes"]
+            results[model] = (path == real, measure(tte, path, schemes, names, args))
             if path == real and not args.no_check:
-                syn = measure(tte, synthetic(model), model, schemes, names, args)
-                keys = ["peak_sram_bytes", "arena_bytes", "lower_bound_bytes", "trainable_sram_bytes", "flash_bytes"]
-                same = sum(all(a[i][k] == b[i][k] for i in (1, 2) for k in keys)
-                           for a, b in zip(results[model][1], syn))
-                check_lines.append(f"{model}: {same}/{len(names)} schemes identical (both variants, five numbers)")
+                syn = measure(tte, synthetic(model), schemes, names, args)
+                same = sum(all(a[v][k] == b[v][k] for v in VARIANTS for k in KEYS)
+                           for (_, a), (_, b) in zip(results[model][1], syn))
+                check_lines.append(f"{model}: {same}/{len(names)} schemes identical")
 
+    inside = lambda a: os.path.isabs(a) and os.path.commonpath([a, ROOT]) == ROOT  # noqa: E731
     cmd = "/usr/bin/python3 bench/memory_table.py " + " ".join(
-        a if not os.path.isabs(a) else os.path.relpath(a, ROOT) for a in sys.argv[1:])
+        os.path.relpath(a, ROOT) if inside(a) else a for a in sys.argv[1:])
     out = []
     w = out.append
-    w("# Memory table: the paper's three models x every reference scheme\n")
-    w(f"Produced by `{cmd.strip()}` (every number from `tte plan --json`, at {args.resolution}x{args.resolution}, "
-      f"budget {args.budget} = {budget_bytes:,} B). Do not edit by hand: rerun the command.\n")
-    w("Columns (KB = 1024 B):\n")
-    w("- **peak SRAM** = planned arena + persistent training state (trainable int8 weight slices, int32 biases, "
-      "fp32 head; with `--no-reorder` also the fp32 gradient buffers) + 8 KB stack/runtime reserve. "
-      "*reordered*: updates fused into the backward (operator reordering) and the compiler's in-place decisions; "
-      "*no reorder*: `tte plan --no-reorder` (gradients kept in buffers, applied at the end of the step).")
-    w("- **lower bound**: the most live arena bytes at any op of the reordered program; no arena plan can be smaller. "
-      "**ratio** = arena / lower bound (reordered; no reorder in brackets). **heuristic**: which planner heuristic won.")
-    w("- **backward live peak**: the most live arena bytes over the loss/backward/update ops alone (reordered). "
-      "When it is far below the lower bound, the forward sets the arena, and a patch-based or in-place forward "
-      "of the frozen prefix is what lowers the peak.")
-    w("- **trainable SRAM**: the persistent state alone (reordered). **ref. analytic**: the reference's own analytic "
-      "extra-memory estimate of the scheme (`analytic_mem_kB`, schemes.json; saved activations + trainable "
-      "parameters, no forward working set).")
-    w("- **ref. measured**: a peak measured on a device for this very scheme, where one is published.")
-    w("- **peak op**: where the lower bound is reached. While it is in the forward (e.g. `#3 conv b1.pw1`, the "
-      "64x64 stage), the training part of the step is not what sets the arena.\n")
+    first = next(iter(results.values()))[1][0][1]["device"]
+    header(w, cmd, args, first["budget_bytes"])
+    wins, worst, programs = {}, 1.0, 0
     for model in MODELS:
         real, rows = results[model]
         w(f"## {model}\n")
@@ -139,33 +146,49 @@ def main():
               "`mcu_models_structure.json`: identical structure and quantization parameters, deterministic random "
               "int8 weights. Memory does not depend on weight values, except through the magnitude-based choice of "
               "trained channels, whose count (floor(ratio x C)) is all that matters here.*")
-        w("\n| scheme | peak SRAM reordered | peak SRAM no reorder | arena | lower bound | ratio | trainable SRAM | "
-          "ref. analytic | ref. measured | fits 256 KB | heuristic | peak op |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|")
-        for name, on, off in rows:
-            analytic = scheme_db[model][name].get("analytic_mem_kB", "")
-            w(f"| {name} | {kb(on['peak_sram_bytes'])} | {kb(off['peak_sram_bytes'])} | {kb(on['arena_bytes'])} | "
-              f"{kb(on['lower_bound_bytes'])} | {kb(on['plan']['backward_live_peak_bytes'])} | "
-              f"{on['arena_lower_bound_ratio']:.3f} "
-              f"({off['arena_lower_bound_ratio']:.3f}) | {kb(on['trainable_sram_bytes'])} | {analytic} | "
-              f"{MEASURED.get((model, name), '')} | "
-              f"{fit_text(on, budget_bytes)} | {on['plan']['heuristic']} | `{on['plan']['peak_op_label']}` |")
+        w("\n| scheme | peak SRAM device | no patches | no reorder | patches | arena | lower bound | bwd live peak | "
+          "ratio | trainable SRAM | ref. analytic | ref. measured | fits 256 KB | heuristic | peak op |")
+        w("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+        for name, r in rows:
+            d = r["device"]
+            others = max(r[v]["arena_lower_bound_ratio"] for v in VARIANTS if v != "device")
+            for v in VARIANTS:
+                wins[r[v]["plan"]["heuristic"]] = wins.get(r[v]["plan"]["heuristic"], 0) + 1
+                worst = max(worst, r[v]["arena_lower_bound_ratio"])
+                programs += 1
+            grid = f"{d['patch_grid']}x{d['patch_grid']}" if d["patch_grid"] else "off"
+            w(f"| {name} | **{kb(d['peak_sram_bytes'])}** | {kb(r['no_patches']['peak_sram_bytes'])} | "
+              f"{kb(r['no_reorder']['peak_sram_bytes'])} | {grid} | {kb(d['arena_bytes'])} | "
+              f"{kb(d['lower_bound_bytes'])} | {kb(d['plan']['backward_live_peak_bytes'])} | "
+              f"{d['arena_lower_bound_ratio']:.3f} ({others:.3f}) | {kb(d['trainable_sram_bytes'])} | "
+              f"{scheme_db[model][name].get('analytic_mem_kB', '')} | {MEASURED.get((model, name), '')} | "
+              f"{fit_text(d)} | {d['plan']['heuristic']} | `{d['plan']['peak_op_label']}` |")
         if model == "mcunet-5fps":
-            on = dict((n, o) for n, o, _ in rows).get("49kb")
-            if on:
-                w(f"\n49kb scheme vs the released TinyEngine demo: {TINYENGINE_49KB}; tte: arena "
-                  f"{on['arena_bytes']:,} B + state {on['sram']['state']:,} B + reserve {on['sram']['reserve']:,} B "
-                  f"= {on['peak_sram_bytes']:,} B ({kb(on['peak_sram_bytes'])} KB).")
+            d = dict(rows).get("49kb", {}).get("device")
+            if d:
+                w(f"\n49kb, the scheme of the released TinyEngine demo ({TINYENGINE_49KB}): tte needs arena "
+                  f"{d['arena_bytes']:,} B + state {d['sram']['state']:,} B + reserve {d['sram']['reserve']:,} B "
+                  f"= {d['peak_sram_bytes']:,} B ({kb(d['peak_sram_bytes'])} KB).")
         w("")
-    worst = max(max(on["arena_lower_bound_ratio"], off["arena_lower_bound_ratio"])
-                for _, rows in results.values() for _, on, off in rows)
-    w(f"Worst arena / lower bound over the {2 * sum(len(r) for _, r in results.values())} programs: {worst:.4f}.\n")
+    w(f"Worst arena / lower bound over the {programs} programs (three variants): {worst:.4f}.\n")
+    w("Winning heuristic (all variants): " + ", ".join(f"{h} {n}" for h, n in sorted(wins.items())) +
+      ". Ties go to the first heuristic in the planner's list (src/memory/planner.h), so greedy-by-size wins "
+      "wherever it already meets the lower bound; `search` appears where no constructive heuristic does.\n")
     if check_lines:
-        w("Synthetic-weights check (the proxyless method applied to the models whose weights we have, compared with "
-          "their real weights): " + "; ".join(check_lines) + ".\n")
+        w("Synthetic-weights check (the proxyless method applied to the models whose weights we have; peak, arena, "
+          "lower bound, trainable SRAM and flash of all three variants compared with the real weights): " +
+          "; ".join(check_lines) + ".\n")
+    w("## Reading a plan\n")
+    w("`tte plan --model M.pkl --scheme S.json --scheme-name N [--auto-patches]` prints the full breakdown (SRAM "
+      "lines, flash lines with a code-size estimate, lower bound, ratio, every heuristic tried, the peak op, the "
+      "forward and backward live peaks, the largest SRAM users); `--json` the same as JSON; `--svg plan.svg` draws "
+      "every arena tensor over the schedule (x = op, y = offset, coloured by kind, forward/backward shaded, peak op "
+      "highlighted); `--budget 256KB` fails naming what does not fit. Every plan in the tests passes CheckPlan "
+      "(src/memory/plan_checker.h).\n")
     text = "\n".join(out)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fd, tmp_out = tempfile.mkstemp(prefix=".memory-", dir=os.path.dirname(os.path.abspath(args.out)))
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    fd, tmp_out = tempfile.mkstemp(prefix=".memory-", dir=out_dir)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
