@@ -10,7 +10,7 @@ namespace tte {
 namespace {
 
 constexpr double kWidth = 1200, kHeight = 680;
-constexpr double kLeft = 90, kRight = 210, kTop = 70, kBottom = 70;
+constexpr double kLeft = 90, kRight = 210, kTop = 70, kBottom = 90;
 constexpr double kPlotW = kWidth - kLeft - kRight, kPlotH = kHeight - kTop - kBottom;
 
 const char* KindColor(TensorKind k) {
@@ -103,13 +103,6 @@ std::string PlanToSvg(const Program& prog, const MemoryPlan& plan, const std::st
     i = j;
   }
 
-  // Peak op.
-  if (plan.peak_op >= 0) {
-    o << "<rect x=\"" << Num(sx(plan.peak_op)) << "\" y=\"" << kTop << "\" width=\""
-      << Num(std::max(2.0, sx(plan.peak_op + 1) - sx(plan.peak_op))) << "\" height=\"" << kPlotH
-      << "\" fill=\"#ff0000\" fill-opacity=\"0.18\" stroke=\"#d00000\" stroke-width=\"1\"/>\n";
-  }
-
   // One rectangle per buffer.
   for (const ArenaBuffer& b : lt.buffers) {
     if (b.last < b.first || b.bytes == 0) continue;
@@ -136,12 +129,17 @@ std::string PlanToSvg(const Program& prog, const MemoryPlan& plan, const std::st
   const double lby = sy(static_cast<double>(plan.lower_bound_bytes));
   o << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + kPlotW << "\" y1=\"" << Num(lby) << "\" y2=\"" << Num(lby)
     << "\" stroke=\"black\" stroke-dasharray=\"6,4\"/>\n";
+  // Peak op: a band over everything, a marker under the axis and its label below the plot.
   if (plan.peak_op >= 0) {
-    const double px = sx(plan.peak_op + 0.5);
+    const double x0 = sx(plan.peak_op), w = std::max(3.0, sx(plan.peak_op + 1) - x0);
+    o << "<rect x=\"" << Num(x0) << "\" y=\"" << kTop << "\" width=\"" << Num(w) << "\" height=\"" << kPlotH
+      << "\" fill=\"#ff0000\" fill-opacity=\"0.25\" stroke=\"#d00000\" stroke-width=\"1.5\"/>\n";
+    const double px = x0 + w / 2, by = kTop + kPlotH;
+    o << "<path d=\"M" << Num(px) << "," << Num(by + 22) << " l-6,10 h12 z\" fill=\"#d00000\"/>\n";
     const bool right = px < kLeft + kPlotW / 2;
-    o << "<text x=\"" << Num(right ? px + 6 : px - 6) << "\" y=\"" << Num(std::max(kTop + 14, lby - 6))
-      << "\" fill=\"#b00000\" text-anchor=\"" << (right ? "start" : "end") << "\">peak "
-      << Escape(plan.peak_op_label) << ": " << Kb(plan.lower_bound_bytes) << " live</text>\n";
+    o << "<text x=\"" << Num(right ? px + 10 : px - 10) << "\" y=\"" << Num(by + 32) << "\" fill=\"#b00000\" text-anchor=\""
+      << (right ? "start" : "end") << "\">peak " << Escape(plan.peak_op_label) << ": "
+      << Kb(plan.lower_bound_bytes) << " live</text>\n";
   }
 
   // Axes, ticks, labels.
@@ -160,7 +158,7 @@ std::string PlanToSvg(const Program& prog, const MemoryPlan& plan, const std::st
       << "\" stroke=\"black\"/><text x=\"" << kLeft - 8 << "\" y=\"" << Num(y + 4) << "\" text-anchor=\"end\">"
       << kb << "</text>\n";
   }
-  o << "<text x=\"" << kLeft + kPlotW / 2 << "\" y=\"" << kHeight - 25
+  o << "<text x=\"" << kLeft + kPlotW / 2 << "\" y=\"" << kHeight - 18
     << "\" text-anchor=\"middle\">op index (schedule order)</text>\n";
   o << "<text transform=\"translate(28," << kTop + kPlotH / 2
     << ") rotate(-90)\" text-anchor=\"middle\">arena offset (KB)</text>\n";
