@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Accuracy benchmark of tte train (issue 3): mcunet-5fps fine-tuned on Fashion-MNIST (10 classes, the first
+10,000 training images, evaluated on the first 1,000 test images, 128x128) with the reference's recipe and
+schemes, plus the default-backbone demo. Writes docs/accuracy.md with every command and its result.
+
+It only calls the tte binary. Each row is one `tte train` run; the metrics JSONL of every run is kept in the
+work directory. The reference implementation's own figure on exactly this split is 89.6 % top-1
+(../shared/golden/BASELINE.md).
+
+usage: bench/accuracy.py [--tte build/tte] [--shared ../shared] [--work bench/out/accuracy] [--only NAME ...]
+                         [--quick]   (--quick: 1000 train / 200 eval images, 2 epochs: a smoke test, not a result)
+"""
+import argparse
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The reference recipe (BASELINE.md): 1 warm-up epoch from 0 + 8 cosine epochs, batch 64, lr 0.025 per update
+# (bs256_lr 0.1), QAS, no momentum, weight decay 0, augmentation as the reference.
+RECIPE = ["--epochs", "9", "--warmup-epochs", "1", "--batch", "64", "--lr", "0.025"]
+SPLIT = ["--data", "fmnist", "--train-samples", "10000", "--eval-samples", "1000"]
+
+
+def configs(shared):
+    schemes = os.path.join(shared, "reference", "schemes.json")
+    mcunet = os.path.join(shared, "models", "mcunet-5fps.pkl")
+    sparse = ["--scheme", schemes, "--scheme-name", "sparse_100kb"]
+    return [
+        # name, model, args, what the row shows
+        ("device-qas", mcunet, sparse + SPLIT + RECIPE,
+         "sparse_100kb, QAS, device mode (int8 weights / int32 biases updated in place, stochastic rounding), batch 64"),
+        ("device-qas-b1", mcunet, sparse + SPLIT + ["--epochs", "9", "--warmup-epochs", "1", "--batch", "1", "--lr", "0.0015"],
+         "sparse_100kb, QAS, device mode, batch 1 (exactly the MCU's fused per-sample updates)"),
+        ("master-qas", mcunet, sparse + SPLIT + RECIPE + ["--store", "master"],
+         "sparse_100kb, QAS, fp32 master copies (the reference's simulation)"),
+        ("device-noqas", mcunet, sparse + SPLIT + RECIPE + ["--no-qas"],
+         "sparse_100kb without QAS (plain SGD on the int8 parameters), device mode"),
+        ("device-full", mcunet, ["--scheme", "full"] + SPLIT + RECIPE,
+         "full update (every weight and bias), QAS, device mode"),
+        ("device-bias-only", mcunet, ["--scheme", "bias-only"] + SPLIT + RECIPE,
+         "bias-only (all biases + head), QAS, device mode"),
+    ]
+
+
+def run(tte, name, model, args, work, quick):
+    metrics = os.path.join(work, name + ".jsonl")
+    cmd = [tte, "train", "--model", model] + args + ["--metrics", metrics, "--plot", os.path.join(work, name + ".svg"), "--quiet"]
+    if quick:
+        cmd = [c for c in cmd]
+        for flag, value in (("--train-samples", "1000"), ("--eval-samples", "200"), ("--epochs", "2")):
+            if flag in cmd:
+                cmd[cmd.index(flag) + 1] = value
+    print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wall = time.time() - t0
+    sys.stdout.write(p.stdout)
+    if p.returncode != 0:
+        return {"name": name, "error": p.stdout.strip().splitlines()[-1] if p.stdout.strip() else "failed", "cmd": cmd, "wall": wall}
+    rows = [json.loads(l) for l in open(metrics)]
+    evals = [r["eval_top1"] for r in rows if "eval_top1" in r]
+    return {"name": name, "cmd": cmd, "wall": wall, "final": evals[-1] if evals else None,
+            "best": max(evals) if evals else None, "per_epoch": evals,
+            "ms_per_sample": sorted(r["ms_per_sample"] for r in rows)[len(rows) // 2]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tte", default=os.path.join(ROOT, "build", "tte"))
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--work", default=os.path.join(ROOT, "bench", "out", "accuracy"))
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "accuracy.md"))
+    a = ap.parse_args()
+    if not os.path.exists(os.path.join(a.shared, "models", "mcunet-5fps.pkl")):
+        sys.exit(f"accuracy: {a.shared}/models/mcunet-5fps.pkl not found: this benchmark needs the paper's model")
+    os.makedirs(a.work, exist_ok=True)
+    results = []
+    for name, model, args, what in configs(a.shared):
+        if a.only and name not in a.only:
+            continue
+        r = run(a.tte, name, model, args, a.work, a.quick)
+        r["what"] = what
+        results.append(r)
+        json.dump(results, open(os.path.join(a.work, "results.json"), "w"), indent=1)
+    if a.quick:
+        print("quick run: docs not written")
+        return
+    write_doc(a.out, results)
+
+
+def write_doc(path, results):
+    lines = ["# Accuracy: tte train on Fashion-MNIST", "",
+             "Produced by `bench/accuracy.py` (" + datetime.date.today().isoformat() + "). mcunet-5fps (`../shared/models`), "
+             "Fashion-MNIST 10 classes, the first 10,000 training images (file order), evaluated on the first 1,000 test "
+             "images, 128x128. Preprocessing: 28x28 grey upscaled to 128x128 with Pillow-exact bilinear resize, copied to 3 "
+             "channels, `q = p - 128`; training augmentation: RandomResizedCrop(0.08-1, 3/4-4/3), horizontal flip, colour "
+             "jitter 0.4 (src/data/augment.h); evaluation: plain resize. Recipe as the reference: 1 warm-up epoch from 0, "
+             "then 8 cosine epochs, lr per update, QAS, no momentum, a new fp32 head.", "",
+             "The reference implementation's figure on exactly this split: **89.6 %** (`../shared/golden/BASELINE.md`).", "",
+             "| run | setting | final top-1 | best top-1 | ms / training sample (host) |", "|---|---|---|---|---|"]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['name']} | {r['what']} | failed: {r['error']} | | |")
+            continue
+        lines.append(f"| {r['name']} | {r['what']} | **{r['final']:.1f} %** | {r['best']:.1f} % | {r['ms_per_sample']:.2f} |")
+    lines += ["", "Per-epoch evaluation top-1:", ""]
+    for r in results:
+        if "per_epoch" in r:
+            lines.append(f"- {r['name']}: " + ", ".join(f"{v:.1f}" for v in r["per_epoch"]))
+    lines += ["", "Commands:", ""]
+    for r in results:
+        lines += ["```", " ".join(shlex.quote(c) for c in r["cmd"]), "```"]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+    print("wrote " + path)
+
+
+if __name__ == "__main__":
+    main()
