@@ -15,18 +15,18 @@ namespace tte::host::internal {
 //   y = v < -128 ? -128 : v > 127 ? 127 : (int8_t)(int32_t)v
 // `t` is passed in (callers form it with _mm256_cvtepi32_ps + _mm256_add_ps, the same IEEE operations as
 // the scalar conversion and addition). _mm256_round_ps(nearest) is rintf in the default rounding mode.
-// The int8 is the low byte of the truncating conversion, as the scalar cast on x86 (a NaN gives 0).
+// Clamping: c = min(127, max(-128, v)) with the operands ordered so that a NaN v stays NaN (maxps/minps
+// return their second operand when one is NaN); the int8 is the low byte of the truncating conversion of
+// c, as the scalar cast on x86 (a NaN gives 0x80000000, so 0). in_range is v == c (false for NaN).
 // Returns the 8 int8 results in the low 8 bytes; *in_range gets one bit per output.
 TTE_AVX2 inline __m128i Requant8(__m256 t, __m256 eff, __m256 yz, bool exclude_127, uint32_t* in_range) {
   const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
   const __m256 v = _mm256_add_ps(_mm256_round_ps(_mm256_mul_ps(t, eff), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), yz);
-  const __m256 ge = _mm256_cmp_ps(v, lo, _CMP_GE_OQ);
-  const __m256 le = exclude_127 ? _mm256_cmp_ps(v, hi, _CMP_LT_OQ) : _mm256_cmp_ps(v, hi, _CMP_LE_OQ);
-  *in_range = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_and_ps(ge, le)));
-  __m256i r = _mm256_cvttps_epi32(v);
-  r = _mm256_blendv_epi8(r, _mm256_set1_epi32(-128), _mm256_castps_si256(_mm256_cmp_ps(v, lo, _CMP_LT_OQ)));
-  r = _mm256_blendv_epi8(r, _mm256_set1_epi32(127), _mm256_castps_si256(_mm256_cmp_ps(v, hi, _CMP_GT_OQ)));
-  r = _mm256_and_si256(r, _mm256_set1_epi32(0xff));  // low byte, as the int32 -> int8 cast
+  const __m256 c = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+  __m256 ok = _mm256_cmp_ps(v, c, _CMP_EQ_OQ);
+  if (exclude_127) ok = _mm256_and_ps(ok, _mm256_cmp_ps(v, hi, _CMP_LT_OQ));  // fault test only
+  *in_range = static_cast<uint32_t>(_mm256_movemask_ps(ok));
+  const __m256i r = _mm256_and_si256(_mm256_cvttps_epi32(c), _mm256_set1_epi32(0xff));
   const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
   return _mm_packus_epi16(w16, w16);
 }

@@ -234,14 +234,23 @@ TTE_AVX2 void PointwiseBwdInputAvx2(const tte_conv_params& p, const float* g, fl
                                     uint8_t* scratch) {
   float* wt;
   CarvePw(p, scratch, &wt);
-  // wt[ib][o][m] = w(o, i = ib*kMi + m) as fp32 (0 past cin).
-  const size_t cout = static_cast<size_t>(p.cout), cinp = RoundUp(static_cast<size_t>(p.cin), kMi);
-  for (size_t i = 0; i < cinp; ++i) {
-    float* dst = wt + (i / kMi) * kMi * cout + i % kMi;
-    const int32_t ii = static_cast<int32_t>(i);
-    for (size_t o = 0; o < cout; ++o)
-      dst[o * kMi] = ii < p.cin ? static_cast<float>(*tte_weight_row(&p.w, static_cast<int32_t>(o), ii, ii, 1, 0, p.cin))
-                                : 0.0f;
+  // wt[ib][o][m] = w(o, i = ib*kMi + m) as fp32 (0 past cin), filled row by row of the weights.
+  const size_t cout = static_cast<size_t>(p.cout), cin = static_cast<size_t>(p.cin);
+  const size_t cinp = RoundUp(cin, kMi);
+  for (size_t o = 0; o < cout; ++o) {
+    float* dst = wt + o * kMi;
+    if (!p.w.slot) {
+      const int8_t* src = p.w.frozen + o * cin;
+      for (size_t i = 0; i < cin; ++i) dst[(i / kMi) * kMi * cout + i % kMi] = static_cast<float>(src[i]);
+    } else {
+      const int8_t* fr = p.w.frozen + o * static_cast<size_t>(p.w.n_frozen);
+      const int8_t* tr = p.w.train + o * static_cast<size_t>(p.w.n_train);
+      for (size_t i = 0; i < cin; ++i) {
+        const uint16_t sl = p.w.slot[i];
+        dst[(i / kMi) * kMi * cout + i % kMi] = static_cast<float>(((sl & TTE_SLOT_TRAIN) ? tr : fr)[sl & TTE_SLOT_INDEX]);
+      }
+    }
+    for (size_t i = cin; i < cinp; ++i) dst[(i / kMi) * kMi * cout + i % kMi] = 0.0f;
   }
   if (CurrentFault() == Fault::kFmaInBackwardInput)
     PwRun<true>(p, g, dx, accumulate, wt);

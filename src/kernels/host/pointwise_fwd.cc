@@ -4,12 +4,14 @@
 // acc[o][p] = sum_i (x[i][p] - x_zero) * w[o][i] is an exact int32 sum, so any order gives the same
 // value. The input is re-laid out per call in scratch as int16 channel pairs X2[i/2][p] =
 // (x[2j][p] - x_zero, x[2j+1][p] - x_zero) (an odd last channel pairs with 0), and the weights as int32
-// pairs per output block (re-packed every call: trainable weights change every step, and packing is
+// pairs per output (re-packed every call: trainable weights change every step, and packing is
 // O(cout*cin), cheap next to the O(hw*cout*cin) multiply-adds). _mm256_madd_epi16 of a pixel vector with
 // a broadcast weight pair gives 8 exact pair sums; a 4-output x 3-vector tile accumulates them.
 // Requantization uses the portable fp32 operations (avx2_util.h Requant8).
 // Exactness bounds (checked in PointwiseFwdApplies): |x - x_zero| <= 32767 (int16), and
 // cin * max|x - x_zero| * 128 < 2^31 (no int32 overflow, as the portable kernel).
+#include <cstring>
+
 #include "kernels/host/avx2_util.h"
 #include "kernels/host/host_internal.h"
 
@@ -27,11 +29,11 @@ PwLayout Layout(const tte_conv_params& p) {
   return {static_cast<size_t>(p.cin + 1) / 2, RoundUp(hw, 8), RoundUp(static_cast<size_t>(p.cout), kMr)};
 }
 
-size_t Carve(const tte_conv_params& p, uint8_t* base, int32_t** x2, int32_t** wp) {
+size_t Carve(const tte_conv_params& p, uint8_t* base, int32_t** x2, int16_t** wp) {
   const PwLayout l = Layout(p);
   Carver c(base);
   *x2 = c.Take<int32_t>(l.cp * l.hwp);
-  *wp = c.Take<int32_t>(l.coutp * l.cp);
+  *wp = c.Take<int16_t>(l.coutp * 2 * l.cp);
   return c.bytes();
 }
 
@@ -50,7 +52,8 @@ bool PointwiseFwdApplies(const tte_conv_params& p) {
 
 size_t PointwiseFwdScratchBytes(const tte_conv_params& p) {
   if (!PointwiseFwdApplies(p)) return 0;
-  int32_t *x2, *wp;
+  int32_t* x2;
+  int16_t* wp;
   return Carve(p, nullptr, &x2, &wp);
 }
 
@@ -82,41 +85,57 @@ TTE_AVX2 void PackInput(const tte_conv_params& p, const int8_t* x, int32_t* x2, 
   }
 }
 
-// Wp[ob][j][m] = (w[o][2j], w[o][2j+1]) for o = ob*kMr + m (zero past cout / cin).
-void PackWeights(const tte_conv_params& p, int32_t* wp, const PwLayout& l) {
-  for (size_t o = 0; o < l.coutp; ++o) {
-    int32_t* dst = wp + (o / kMr) * l.cp * kMr + o % kMr;
-    const int32_t oi = static_cast<int32_t>(o);
-    for (size_t j = 0; j < l.cp; ++j) {
-      int32_t v = 0;
-      if (oi < p.cout) {
-        const int32_t i0 = static_cast<int32_t>(2 * j), i1 = i0 + 1;
-        const int32_t w0 = *tte_weight_row(&p.w, oi, i0, i0, 1, 0, p.cin);
-        const int32_t w1 = i1 < p.cin ? *tte_weight_row(&p.w, oi, i1, i1, 1, 0, p.cin) : 0;
-        v = Pair(w0, w1);
+// Wp[o][i] = w[o][i] as int16, rows padded to 2*cp (an odd last channel pairs with 0) and to coutp rows
+// of zeros: as int32, Wp[o][j] is the pair (w[o][2j], w[o][2j+1]).
+TTE_AVX2 void PackWeights(const tte_conv_params& p, int16_t* wp, const PwLayout& l) {
+  const size_t cin = static_cast<size_t>(p.cin), row = 2 * l.cp;
+  for (size_t o = 0; o < static_cast<size_t>(p.cout); ++o) {
+    int16_t* dst = wp + o * row;
+    if (!p.w.slot) {  // plain [cout][cin]: sign-extend the row
+      const int8_t* src = p.w.frozen + o * cin;
+      size_t i = 0;
+      for (; i + 16 <= cin; i += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+      for (; i < cin; ++i) dst[i] = src[i];
+    } else {  // split: row of input channel i in the frozen or the trainable part
+      const int8_t* fr = p.w.frozen + o * static_cast<size_t>(p.w.n_frozen);
+      const int8_t* tr = p.w.train + o * static_cast<size_t>(p.w.n_train);
+      for (size_t i = 0; i < cin; ++i) {
+        const uint16_t sl = p.w.slot[i];
+        dst[i] = ((sl & TTE_SLOT_TRAIN) ? tr : fr)[sl & TTE_SLOT_INDEX];
       }
-      dst[j * kMr] = v;
     }
+    if (cin < row) dst[cin] = 0;
   }
+  for (size_t o = static_cast<size_t>(p.cout); o < l.coutp; ++o)
+    for (size_t i = 0; i < row; ++i) wp[o * row + i] = 0;
 }
 
-// acc[m][r] = sum_j madd(X2[j][p0 + 8r ..], Wp[ob][j][m]) for kMr outputs x NR pixel vectors.
+inline int32_t LoadPair(const int16_t* w) {
+  int32_t v;
+  std::memcpy(&v, w, sizeof v);
+  return v;
+}
+
+// acc[m][r] = sum_j madd(X2[j][p0 + 8r ..], pair j of Wp[o0 + m]) for kMr outputs x NR pixel vectors.
 template <int NR>
-TTE_AVX2 inline void Tile(const int32_t* xb, size_t hwp, const int32_t* wb, size_t cp, __m256i (&acc)[kMr][NR]) {
+TTE_AVX2 inline void Tile(const int32_t* xb, size_t hwp, const int16_t* wb, size_t cp, __m256i (&acc)[kMr][NR]) {
   for (int m = 0; m < kMr; ++m)
     for (int r = 0; r < NR; ++r) acc[m][r] = _mm256_setzero_si256();
+  const size_t row = 2 * cp;
   for (size_t j = 0; j < cp; ++j) {
     __m256i xv[NR];
     for (int r = 0; r < NR; ++r) xv[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb + j * hwp + 8 * r));
     for (int m = 0; m < kMr; ++m) {
-      const __m256i w = _mm256_set1_epi32(wb[j * kMr + m]);
+      const __m256i w = _mm256_set1_epi32(LoadPair(wb + m * row + 2 * j));
       for (int r = 0; r < NR; ++r) acc[m][r] = _mm256_add_epi32(acc[m][r], _mm256_madd_epi16(xv[r], w));
     }
   }
 }
 
 template <int NR>
-TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* x2, const int32_t* wp, size_t p0,
+TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* x2, const int16_t* wp, size_t p0,
                     int8_t* y, uint8_t* mask, Fault fault) {
   const size_t hw = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
   const __m256 yz = _mm256_set1_ps(static_cast<float>(p.y_zero));
@@ -124,7 +143,7 @@ TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* 
   const bool excl = fault == Fault::kMaskExcludes127;
   for (size_t ob = 0; ob < l.coutp / kMr; ++ob) {
     __m256i acc[kMr][NR];
-    Tile<NR>(x2 + p0, l.hwp, wp + ob * l.cp * kMr, l.cp, acc);
+    Tile<NR>(x2 + p0, l.hwp, wp + ob * kMr * 2 * l.cp, l.cp, acc);
     for (int m = 0; m < kMr; ++m) {
       const int32_t o = static_cast<int32_t>(ob * kMr + m);
       if (o >= p.cout) break;
@@ -152,7 +171,8 @@ TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* 
 TTE_AVX2 void PointwiseFwdAvx2(const tte_conv_params& p, const int8_t* x, int8_t* y, uint8_t* mask,
                                uint8_t* scratch) {
   const PwLayout l = Layout(p);
-  int32_t *x2, *wp;
+  int32_t* x2;
+  int16_t* wp;
   Carve(p, scratch, &x2, &wp);
   PackInput(p, x, x2, l);
   PackWeights(p, wp, l);
