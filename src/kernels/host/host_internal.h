@@ -9,7 +9,8 @@
 //   bwd_input.cc       input gradients (pointwise, depthwise): the reference's per-element fp32 order,
 //                      vectorized across output elements only;
 //   weight_grad.cc     weight gradients (pointwise, depthwise): the reference's per-element order and the
-//                      same sequence of tte_sgd_weight calls.
+//                      same sequence of updates;
+//   sgd_update.cc      the fused updates of those gradients, 8 elements at a time, exactly tte_sgd_weight.
 // The AVX2 code is compiled with __attribute__((target("avx2,fma"))) for a baseline x86-64 build and is
 // only called after a run-time CPU check; other targets compile none of it and use the portable kernels.
 #pragma once
@@ -112,6 +113,9 @@ void DepthwiseBwdInputAvx2(const tte_conv_params& p, const float* g, float* dx, 
                            uint8_t* scratch);
 void PointwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const int8_t* xs, const float* g, float* dw,
                              const tte_sgd* opt, const tte_conv_train* t, uint8_t* scratch);
+// tte_sgd_weight(opt, t, e0 + i, o, g[i]) for i = 0 .. count-1, in that order.
+void SgdWeightRunAvx2(const tte_sgd* opt, const tte_conv_train* t, int32_t e0, int32_t o, const float* g,
+                      int32_t count);
 // Returns false (and does nothing) when a selected gradient plane holds a non-finite value: the fast
 // path's zero padding is exact only for finite gradients; the caller then runs the portable kernel.
 bool DepthwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const uint16_t* sel, const int8_t* xs,

@@ -1,7 +1,8 @@
 // Host fast paths: conv weight gradients (fp32) of the trainable slice for pointwise and depthwise
 // convs, whole tensors, fused with the update or added to a gradient buffer. Bit-identical to conv_bwd.c
-// tte_conv_weight_grad_f32(), including the order of the tte_sgd_weight calls (device mode with
-// stochastic rounding consumes one random number per call, so that order is part of the contract).
+// tte_conv_weight_grad_f32(), including the order of the updates (device mode with stochastic rounding
+// consumes one random number per element, so that order is part of the contract; fused updates run
+// through sgd_update.cc, which is exactly tte_sgd_weight element by element).
 //
 // Each gradient element is one fp32 sum in the portable order (ho, wo ascending, from 0, each term a
 // multiplication then an addition). The fast paths vectorize across independent elements only:
@@ -13,7 +14,7 @@
 //              read a zero from the zero-padded input: g*0 is +-0 for finite g and acc + (+-0) == acc
 //              (acc starts at +0 and is never -0), so that is exact for finite gradients. A non-finite
 //              gradient makes the fast path decline the call (the caller runs the portable kernel).
-// Gradients are computed for a block of elements first, then emitted (tte_sgd_weight or dw +=) in the
+// Gradients are computed for a block of elements first, then emitted (fused update or dw +=) in the
 // portable order: pointwise o, then j; depthwise j, then kh, kw. Computing ahead is safe: gradients
 // read g and the saved input only, never the weights being updated.
 #include <cmath>
@@ -206,6 +207,10 @@ TTE_AVX2 void PointwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const
     } else {
       for (size_t m = 0; m < mo; ++m) {
         const int32_t o = static_cast<int32_t>(o0 + m);
+        if (t) {
+          SgdWeightRunAvx2(opt, t, static_cast<int32_t>((o0 + m) * nn), o, gbuf + m * nj8, n);
+          continue;
+        }
         for (size_t j = 0; j < nn; ++j) Emit(gbuf[m * nj8 + j], static_cast<int32_t>((o0 + m) * nn + j), o, dw, opt, t);
       }
     }
@@ -256,6 +261,10 @@ TTE_AVX2 bool DepthwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const
     for (size_t e = 0; e < kk; ++e)
       for (size_t j = 0; j < nn; ++j)
         Emit(b.gbuf[j * kk + e], static_cast<int32_t>(j * kk + e), static_cast<int32_t>(sel[j]), dw, opt, t);
+  } else if (t) {
+    for (size_t j = 0; j < nn; ++j)
+      SgdWeightRunAvx2(opt, t, static_cast<int32_t>(j * kk), static_cast<int32_t>(sel[j]), b.gbuf + j * kk,
+                       static_cast<int32_t>(kk));
   } else {
     for (size_t j = 0; j < nn; ++j)
       for (size_t e = 0; e < kk; ++e)
