@@ -12,5 +12,7 @@ void AddCompileCommand(CLI::App& app, int* exit_code);
 void AddGradCommand(CLI::App& app, int* exit_code);
 void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddPlanCommand(CLI::App& app, int* exit_code);
+void AddCodegenCommand(CLI::App& app, int* exit_code);
+void AddMcuRunCommand(CLI::App& app, int* exit_code);
 
 }  // namespace tte::cli

@@ -2,6 +2,7 @@
 #include "cli/common.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/file_io.h"
@@ -67,7 +68,9 @@ Result<Scheme> SchemeOptions::Load(const std::string& model_path) const {
   return LoadScheme(scheme, scheme_name, FileStem(model_path));
 }
 
-void CompileOptions::Add(CLI::App* app) {
+void CompileOptions::Add(CLI::App* app, bool device_command) {
+  device = device_command;
+  if (device) patches = "auto";
   app->add_option("--store", store,
                   "Where trained parameters live: 'device' (int8 weights and int32 biases updated in place, no master "
                   "copy: what the MCU runs) or 'master' (fp32 master copies: the reference simulation)")
@@ -81,8 +84,9 @@ void CompileOptions::Add(CLI::App* app) {
                 "Keep every gradient in a buffer and update at the end of the step (no operator reordering)");
   app->add_flag("--no-inplace", no_inplace, "Disable in-place execution (depthwise convs, residual adds, gradients)");
   app->add_option("--patches", patches,
-                  "Patch-based forward of the frozen prefix with an N x N grid of tiles (0 = off): less memory, some "
-                  "recomputation, identical results")
+                  std::string("Patch-based forward of the frozen prefix with an N x N grid of tiles (0 = off") +
+                      (device ? "; auto = the grid with the least SRAM" : "") +
+                      "): less memory, some recomputation, identical results")
       ->capture_default_str();
   app->add_option("--patch-split", patch_split, "Conv index ending the patch stage (default: the last frozen one possible)");
   app->add_option("--resolution", resolution, "Input resolution (default: the model's own)");
@@ -97,7 +101,8 @@ Result<TrainOptions> CompileOptions::Options(int num_classes) const {
   t.momentum = momentum;
   t.fuse_updates = !no_reorder;
   t.in_place = !no_inplace;
-  t.patch_grid = patches;
+  TTE_ASSIGN_OR_RETURN(const int grid, PatchGrid());
+  t.patch_grid = grid < 0 ? 0 : grid;
   t.patch_split = patch_split;
   t.seed = seed;
   if (store == "device") t.store = WeightStore::kDevice;
@@ -107,6 +112,20 @@ Result<TrainOptions> CompileOptions::Options(int num_classes) const {
   else if (rounding == "nearest") t.rounding = TTE_ROUND_NEAREST;
   else return InvalidArgument("--rounding: expected 'stochastic' or 'nearest', got '" + rounding + "'");
   return t;
+}
+
+Result<int> CompileOptions::PatchGrid() const {
+  if (patches == "auto") {
+    if (device) return -1;
+    return InvalidArgument("--patches auto: only the device commands (codegen, mcu-run) choose the grid; "
+                           "give N (0 = off), or see `tte plan --auto-patches`");
+  }
+  char* end = nullptr;
+  const long v = std::strtol(patches.c_str(), &end, 10);
+  if (patches.empty() || *end != '\0' || v < 0 || v > 64)
+    return InvalidArgument("--patches: expected " + std::string(device ? "auto or " : "") +
+                           "a grid size N >= 0 (0 = off), got '" + patches + "'");
+  return static_cast<int>(v);
 }
 
 Result<Model> LoadModelOrExplain(const std::string& path) {

@@ -44,6 +44,10 @@ struct SchemeOptions {
 
 // Options that shape the compiled training program: --store, --rounding, --no-qas, --momentum,
 // --no-reorder, --no-inplace, --patches, --patch-split, --resolution, --seed.
+// --patches takes N (an N x N grid, 0 = off) or, for commands that compile for the device through
+// CompileForDevice (Add(app, /*device=*/true): codegen, mcu-run), "auto" (their default): every grid is
+// planned and the one with the least SRAM wins. Options() puts N (0 for auto) into TrainOptions::patch_grid;
+// PatchGrid() gives CompileForDevice's argument (-1 = auto).
 struct CompileOptions {
   std::string store = "device";
   std::string rounding = "stochastic";
@@ -51,12 +55,14 @@ struct CompileOptions {
   float momentum = 0.0f;
   bool no_reorder = false;
   bool no_inplace = false;
-  int patches = 0;
+  std::string patches = "0";
   int patch_split = -1;
   int resolution = 0;
   uint64_t seed = 0;
-  void Add(CLI::App* app);
+  bool device = false;
+  void Add(CLI::App* app, bool device_command = false);
   Result<TrainOptions> Options(int num_classes) const;
+  Result<int> PatchGrid() const;
 };
 
 Result<Model> LoadModelOrExplain(const std::string& path);

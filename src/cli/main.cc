@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   tte::cli::AddGradCommand(app, &exit_code);
   tte::cli::AddTrainCommand(app, &exit_code);
   tte::cli::AddPlanCommand(app, &exit_code);
+  tte::cli::AddCodegenCommand(app, &exit_code);
+  tte::cli::AddMcuRunCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

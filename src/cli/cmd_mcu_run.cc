@@ -1,0 +1,290 @@
+// `tte mcu-run`: the whole device chain in one command. Generates the firmware project (as `tte codegen`,
+// into a temporary directory or --keep DIR), replays the same steps on the host Executor, cross-compiles with
+// arm-none-eabi-gcc inside the link-time SRAM budget, runs under QEMU mps2-an500 with exact instruction
+// counting, and compares the MCU's losses and state checksum with the host's bit for bit. Prints a report
+// (or --json): flash and SRAM from arm-none-eabi-size, the planned peak, instructions per step beside the
+// paper's measured STM32F746 latency, the loss curve, stack/heap high water, and the parity verdict.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/cmd_codegen.h"
+#include "cli/commands.h"
+#include "codegen/firmware_run.h"
+#include "memory/report.h"
+#include "runtime/replay.h"
+
+namespace tte::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct McuRunCmd {
+  DeviceCmd device;
+  std::string keep, plugin;
+  int timeout = 600;
+  bool json = false;
+};
+
+// PEERS.md section 1 (Fig. 10): TTE's measured training latency with sparse update on the STM32F746 at 216 MHz.
+struct PaperLatency {
+  const char* model;
+  const char* match;
+  double ms;
+};
+constexpr PaperLatency kPaper[] = {{"MbV2-w0.35", "mbv2", 373}, {"Proxyless-w0.3", "proxyless", 443},
+                                   {"MCUNet-5FPS", "mcunet", 546}};
+double Cycles(double ms) { return ms * 216e3; }
+
+std::string Hex16(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string Millions(int64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f M", static_cast<double>(v) / 1e6);
+  return b;
+}
+
+int64_t Median(std::vector<int64_t> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Lines of the build output worth showing when it fails: errors, the overflowing region, the fw: summary.
+std::string BuildErrors(const std::string& out) {
+  std::istringstream in(out);
+  std::string line, picked;
+  int n = 0;
+  while (std::getline(in, line))
+    if ((line.find("error") != std::string::npos || line.find("overflow") != std::string::npos ||
+         line.find("will not fit") != std::string::npos || line.rfind("fw:", 0) == 0) &&
+        n++ < 40)
+      picked += "  " + line + "\n";
+  return picked.empty() ? out : picked;
+}
+
+int RunMcu(const McuRunCmd& o) {
+  auto d = PrepareDevice(o.device);
+  if (!d.ok()) return DeviceFail("mcu-run", d.status());
+  const Program& prog = d->program.device.compiled.program;
+  const MemoryPlan& plan = d->program.device.plan;
+  auto project = codegen::GenerateProject(prog, plan, d->config);
+  if (!project.ok()) return DeviceFail("mcu-run", project.status());
+
+  // The project directory: --keep DIR, or a temporary one removed at the end.
+  std::string dir = o.keep, tmp;
+  if (dir.empty()) {
+    std::string templ = (fs::temp_directory_path() / "tte-mcu-run-XXXXXX").string();
+    if (!mkdtemp(templ.data())) return Fail("mcu-run", DataLoss("cannot create a temporary directory")), kExitError;
+    tmp = templ;
+    dir = tmp + "/project";
+  }
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } cleanup{tmp};
+  if (Status st = codegen::WriteProject(*project, dir); !st.ok()) return DeviceFail("mcu-run", st);
+  dir = fs::absolute(dir).string();
+
+  ReplayOptions ro;
+  ro.lr = d->config.info.lr;
+  ro.rng_seed = d->config.info.rng_seed;
+  auto host = ReplayTraining(prog, plan.arena_bytes, d->samples.data, d->samples.labels, ro);
+  if (!host.ok()) return DeviceFail("mcu-run", host.status());
+
+  if (Status st = codegen::CheckFirmwareTools(dir); !st.ok()) return Fail("mcu-run", st), kExitTools;
+  auto plugin = codegen::FindInsnCountPlugin(o.plugin);
+  if (!plugin.ok()) return Fail("mcu-run", plugin.status()), kExitTools;
+  codegen::FirmwareOptions fo;
+  fo.project_dir = dir;
+  fo.plugin = *plugin;
+  fo.timeout_seconds = o.timeout;
+  auto run = codegen::BuildAndRunFirmware(fo);
+  if (!run.ok()) return Fail("mcu-run", run.status()), kExitError;
+  const codegen::FirmwareRun& r = *run;
+
+  if (r.exit_status == 125 || !r.built) {
+    std::fprintf(stderr, "tte mcu-run: error: the firmware did not build or link (RAM_BUDGET=%lld):\n%s",
+                 static_cast<long long>(d->budget_bytes), BuildErrors(r.output).c_str());
+    return kExitBuild;
+  }
+  if (r.exit_status == 127) return Fail("mcu-run", NotFound("a firmware tool is missing:\n" + r.output)), kExitTools;
+  if (r.exit_status == 124) {
+    std::fprintf(stderr, "tte mcu-run: error: QEMU did not finish within %d s (--timeout); %zu of %zu steps ran\n",
+                 o.timeout, r.steps.size(), d->samples.labels.size());
+    return kExitTimeout;
+  }
+  if (r.exit_status == 3 || !r.fault.empty()) {
+    std::string where;
+    const size_t pc = r.fault.find("pc=");
+    if (pc != std::string::npos) {
+      std::string out;
+      codegen::RunShell("arm-none-eabi-addr2line -f -e " + codegen::ShellQuote(r.elf) + " " +
+                            r.fault.substr(pc + 3, r.fault.find(' ', pc) - pc - 3),
+                        &out);
+      where = out;
+    }
+    std::fprintf(stderr, "tte mcu-run: error: the firmware faulted in QEMU after %zu steps:\n  %s\n%s", r.steps.size(),
+                 r.fault.c_str(), where.c_str());
+    return kExitFault;
+  }
+  if (r.exit_status != 0)
+    return Fail("mcu-run", Internal("the firmware exited with status " + std::to_string(r.exit_status) + ":\n" +
+                                    r.output)),
+           kExitError;
+
+  // ---- parity
+  const size_t n = d->samples.labels.size();
+  std::vector<std::string> problems;
+  if (r.steps.size() != n)
+    problems.push_back("the MCU printed " + std::to_string(r.steps.size()) + " steps, expected " + std::to_string(n));
+  for (size_t i = 0; i < std::min(n, r.steps.size()); ++i) {
+    uint32_t hb;
+    std::memcpy(&hb, &host->losses[i], sizeof hb);
+    if (r.steps[i].loss_bits != hb)
+      problems.push_back("step " + std::to_string(i) + ": loss MCU " + std::to_string(r.steps[i].loss) + " != host " +
+                         std::to_string(host->losses[i]));
+  }
+  if (!r.has_initial_checksum || r.checksum_initial != host->initial_checksum)
+    problems.push_back("initial state checksum MCU " + Hex16(r.checksum_initial) + " != host " +
+                       Hex16(host->initial_checksum));
+  if (!r.has_checksum || r.checksum != host->checksum)
+    problems.push_back("state checksum MCU " + (r.has_checksum ? Hex16(r.checksum) : std::string("(none)")) +
+                       " != host " + Hex16(host->checksum));
+  const bool parity = problems.empty();
+
+  std::vector<int64_t> steady;
+  for (size_t i = 1; i < r.steps.size(); ++i)
+    if (r.steps[i].insns >= 0) steady.push_back(r.steps[i].insns);
+  const int64_t first = r.steps.empty() ? -1 : r.steps[0].insns;
+  const int64_t steady_insns = steady.empty() ? first : Median(steady);
+  const MemoryReport& m = d->program.memory;
+  const int64_t flash_no_samples = r.sample_flash_bytes >= 0 ? r.flash_used - r.sample_flash_bytes : -1;
+  const PaperLatency* paper = nullptr;
+  for (const PaperLatency& p : kPaper)
+    if (d->model_name.find(p.match) != std::string::npos) paper = &p;
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = d->model_name;
+    j["scheme"] = d->scheme_name;
+    j["resolution"] = prog.resolution;
+    j["patch_grid"] = d->program.patch_grid;
+    j["steps"] = n;
+    j["lr"] = d->config.info.lr;
+    j["rng_seed"] = d->config.info.rng_seed;
+    j["planned_peak_sram_bytes"] = m.peak_sram_bytes;
+    j["arena_bytes"] = m.arena_bytes;
+    j["state_bytes"] = m.state_bytes;
+    j["reserve_bytes"] = m.reserve_bytes;
+    j["budget_bytes"] = d->budget_bytes;
+    j["link_ram_bytes"] = r.ram_used;
+    j["link_ram_budget_bytes"] = r.ram_budget;
+    j["flash_bytes"] = r.flash_used;
+    j["flash_bytes_without_samples"] = flash_no_samples;
+    j["flash_budget_bytes"] = r.flash_budget;
+    j["text"] = r.text;
+    j["data"] = r.data;
+    j["bss"] = r.bss;
+    j["stack_used_bytes"] = r.stack_used;
+    j["heap_used_bytes"] = r.heap_used;
+    j["insns_first_step"] = first;
+    j["insns_steady_step"] = steady_insns;
+    j["insns_total"] = r.total_insns;
+    nlohmann::json steps = nlohmann::json::array();
+    for (size_t i = 0; i < r.steps.size(); ++i)
+      steps.push_back({{"step", i}, {"label", r.steps[i].label}, {"loss_mcu", r.steps[i].loss},
+                       {"loss_host", i < host->losses.size() ? host->losses[i] : 0.0f}, {"insns", r.steps[i].insns}});
+    j["per_step"] = steps;
+    j["checksum_mcu"] = Hex16(r.checksum);
+    j["checksum_host"] = Hex16(host->checksum);
+    j["parity"] = parity;
+    j["problems"] = problems;
+    if (paper) j["paper"] = {{"model", paper->model}, {"ms", paper->ms}, {"cycles", Cycles(paper->ms)}};
+    j["note"] = "instruction counts are not cycles";
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("tte mcu-run: %s / %s @%d on Cortex-M7 (QEMU mps2-an500), %zu steps on %s\n", d->model_name.c_str(),
+                d->scheme_name.c_str(), prog.resolution, n, d->samples.source.c_str());
+    std::printf("  lr %g, stochastic-rounding seed %u, patches %s, project %s%s\n",
+                static_cast<double>(d->config.info.lr), d->config.info.rng_seed,
+                d->program.patch_grid ? (std::to_string(d->program.patch_grid) + "x" +
+                                         std::to_string(d->program.patch_grid)).c_str()
+                                      : "off",
+                dir.c_str(), tmp.empty() ? "" : " (temporary)");
+    std::printf("\nmemory\n");
+    std::printf("  %-32s %12s  (arena %s + state %s + stack reserve %s)\n",
+                "planned peak SRAM", FormatBytes(m.peak_sram_bytes).c_str(), FormatBytes(m.arena_bytes).c_str(),
+                FormatBytes(m.state_bytes).c_str(), FormatBytes(m.reserve_bytes).c_str());
+    std::printf("  %-32s %12s  of the %s link-time budget (RAM region)\n",
+                "link RAM (stack+data+bss+heap)", FormatBytes(r.ram_used).c_str(), FormatBytes(r.ram_budget).c_str());
+    std::printf("  %-32s text %lld, data %lld, bss %lld\n", "arm-none-eabi-size",
+                static_cast<long long>(r.text),
+                static_cast<long long>(r.data), static_cast<long long>(r.bss));
+    std::printf("  %-32s %12s  (without the %s of samples: %s; FLASH_BUDGET %s)\n",
+                "flash (text + data)", FormatBytes(r.flash_used).c_str(), FormatBytes(r.sample_flash_bytes).c_str(),
+                FormatBytes(flash_no_samples).c_str(), FormatBytes(r.flash_budget).c_str());
+    std::printf("  %-32s stack %lld of %lld B, heap %lld of %lld B\n", "high water",
+                static_cast<long long>(r.stack_used), static_cast<long long>(r.stack_size),
+                static_cast<long long>(r.heap_used), static_cast<long long>(r.heap_size));
+    std::printf("\ninstructions per training step (exact, QEMU TCG plugin; instruction counts are NOT cycles)\n");
+    std::printf("  first step %s, steady state %s (median of steps 2..%zu), all %zu steps %s\n",
+                Millions(first).c_str(), Millions(steady_insns).c_str(), n, n, Millions(r.total_insns).c_str());
+    std::printf("  paper, measured on the STM32F746 at 216 MHz (PEERS.md, Fig. 10):");
+    for (const PaperLatency& p : kPaper)
+      std::printf(" %s %.0f ms = %.0f M cycles%s", p.model, p.ms, Cycles(p.ms) / 1e6, &p == &kPaper[2] ? "" : ";");
+    std::printf("\n");
+    if (paper)
+      std::printf("  this model vs the paper's %s: %.2fx its cycle count, in instructions (an M7 retires up to 2 per "
+                  "cycle, minus stalls)\n",
+                  paper->model, static_cast<double>(steady_insns) / Cycles(paper->ms));
+    std::printf("\nloss curve\n  step label   loss (MCU)   loss (host)  instructions\n");
+    for (size_t i = 0; i < r.steps.size(); ++i)
+      std::printf("  %4zu %5d %12.6f %13.6f %13lld\n", i, r.steps[i].label, static_cast<double>(r.steps[i].loss),
+                  static_cast<double>(i < host->losses.size() ? host->losses[i] : 0.0f),
+                  static_cast<long long>(r.steps[i].insns));
+    std::printf("\n");
+    if (parity)
+      std::printf("checksum: MCU = host = %s (every loss bit-identical, initial state %s)\n", Hex16(r.checksum).c_str(),
+                  Hex16(r.checksum_initial).c_str());
+  }
+  std::fflush(stdout);
+  if (!parity) {
+    std::fprintf(stderr, "\n*** MISMATCH between the MCU and the host (%zu problems) ***\n", problems.size());
+    for (const std::string& p : problems) std::fprintf(stderr, "  %s\n", p.c_str());
+    if (!o.keep.empty()) std::fprintf(stderr, "project kept in %s\n", o.keep.c_str());
+    return kExitMismatch;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddMcuRunCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<McuRunCmd>();
+  CLI::App* c = app.add_subcommand(
+      "mcu-run",
+      "Generate, cross-compile and run the training firmware under QEMU (Cortex-M7), and compare it with the host.\n"
+      "Exit status: 0 MCU = host, 1 mismatch, 2 usage, 3 fault in QEMU, 4 over the SRAM budget (nothing built),\n"
+      "5 build/link failure, 6 timeout, 7 missing tool, 8 other errors.");
+  o->device.Add(c);
+  c->add_option("--keep", o->keep, "Generate the project into DIR and keep it (default: a temporary directory)");
+  c->add_option("--plugin", o->plugin,
+                "insncount.so QEMU plugin (default: the one CMake builds next to tte, else built from the project)");
+  c->add_option("--timeout", o->timeout, "Seconds before QEMU is stopped")->capture_default_str();
+  c->add_flag("--json", o->json, "Print the report as JSON");
+  c->callback([o, exit_code] { *exit_code = RunMcu(*o); });
+}
+
+}  // namespace tte::cli
