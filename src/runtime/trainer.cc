@@ -11,7 +11,8 @@
 #include <thread>
 
 #include "core/progress.h"
-#include "memory/naive_plan.h"
+#include "memory/plan_checker.h"
+#include "memory/planner.h"
 
 namespace tte {
 namespace {
@@ -110,7 +111,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const Model& model, const Schem
   t->config_ = config;
   TTE_ASSIGN_OR_RETURN(t->compiled_, CompileTraining(model, scheme, options));
   Program& P = t->compiled_.program;
-  t->arena_bytes_ = PlanNaive(&P);
+  TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&P));
+  TTE_RETURN_IF_ERROR(CheckPlan(P, plan));
+  t->arena_bytes_ = plan.arena_bytes;  // the executor runs in exactly this arena
   for (size_t i = 0; i < P.ops.size(); ++i)
     if (P.ops[i].code == OpCode::kHeadForward) t->head_forward_op_ = i;
   ExecutorOptions eo;
