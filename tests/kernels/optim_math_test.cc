@@ -203,8 +203,11 @@ TEST(SgdMomentum, FirstStepIsTheGradientThenAccumulates) {
     EXPECT_EQ(e.w_mom, 3.0f);
     tte_sgd_weight(&e.opt, &e.t, 0, 0, 1.0f);
     EXPECT_EQ(e.w_mom, 0.5f * 3.0f + 1.0f);
-    if (store == TTE_STORE_MASTER) EXPECT_EQ(e.w_master, -3.0f - 2.5f);
-    if (store == TTE_STORE_DEVICE) EXPECT_EQ(e.w, -3 - 2);  // rint(-2.5) = -2
+    if (store == TTE_STORE_MASTER) {
+      EXPECT_EQ(e.w_master, -3.0f - 2.5f);
+    } else {
+      EXPECT_EQ(e.w, -3 - 2);  // rint(-2.5) = -2
+    }
   }
   // tte_sgd_f32 (the head): p = fmaf(-lr, m * mom + g * grad_scale, p).
   tte_sgd opt{};

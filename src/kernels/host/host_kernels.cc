@@ -91,6 +91,7 @@ void Conv(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask, S
     default: break;
   }
 #endif
+  (void)s;
   tte_conv_s8(p, x, y, mask);
 }
 
@@ -102,6 +103,7 @@ void ConvBackwardInput(const tte_conv_params* p, const float* g, float* dx, int3
     default: break;
   }
 #endif
+  (void)s;
   tte_conv_backward_input_f32(p, g, dx, accumulate);
 }
 
@@ -116,6 +118,7 @@ void ConvWeightGrad(const tte_conv_params* p, int32_t n, const uint16_t* sel, co
     default: break;
   }
 #endif
+  (void)s;
   tte_conv_weight_grad_f32(p, n, sel, xs, g, dw, opt, t);
 }
 
