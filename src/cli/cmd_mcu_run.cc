@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/cmd_codegen.h"
@@ -28,7 +30,57 @@ struct McuRunCmd {
   std::string keep, plugin;
   int timeout = 600;
   bool json = false;
+  bool profile = false;
 };
+
+// Instructions of one training step by op (a profile build: mcu_mark() before every op; firmware_run.h).
+struct OpProfile {
+  std::vector<int64_t> insns;                           // by op
+  std::vector<std::pair<std::string, int64_t>> kinds;  // by op kind, descending
+  int64_t forward = 0, backward = 0, total = 0;
+};
+
+std::string OpKind(const Program& P, const Op& op) {
+  std::string k = OpCodeName(op.code);
+  const bool conv = op.code == OpCode::kConv || op.code == OpCode::kConvBackwardInput ||
+                    op.code == OpCode::kConvWeightGrad;
+  if (conv && op.conv >= 0) {
+    const ConvBinding& b = P.convs[op.conv];
+    k += b.depthwise ? " depthwise" : b.k == 1 ? " pointwise" : " " + std::to_string(b.k) + "x" + std::to_string(b.k);
+    if (op.windowed) k += " (patch)";
+    if (op.in_place) k += " (in place)";
+  }
+  return k;
+}
+
+// Builds and runs the profile variant of the project (one step on the first sample) in `dir`.
+Result<OpProfile> ProfileOps(const Program& P, const MemoryPlan& plan, codegen::ProjectConfig config,
+                             const std::string& dir, const codegen::FirmwareOptions& base) {
+  config.info.profile_ops = true;
+  config.samples.resize(config.samples.size() / config.labels.size());
+  config.labels.resize(1);
+  TTE_ASSIGN_OR_RETURN(codegen::Project project, codegen::GenerateProject(P, plan, config));
+  TTE_RETURN_IF_ERROR(codegen::WriteProject(project, dir));
+  codegen::FirmwareOptions fo = base;
+  fo.project_dir = dir;
+  TTE_ASSIGN_OR_RETURN(codegen::FirmwareRun r, codegen::BuildAndRunFirmware(fo));
+  const size_t n = P.ops.size();
+  if (r.exit_status != 0 || r.mark_deltas.size() != n + 2)
+    return Internal("the profile build (" + dir + ") gave " + std::to_string(r.mark_deltas.size()) + " marks for " +
+                    std::to_string(n) + " ops, exit status " + std::to_string(r.exit_status) + ":\n" + r.output);
+  OpProfile p;
+  std::map<std::string, int64_t> kinds;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = r.mark_deltas[i + 2];
+    p.insns.push_back(v);
+    kinds[OpKind(P, P.ops[i])] += v;
+    (P.ops[i].phase == Phase::kForward ? p.forward : p.backward) += v;
+    p.total += v;
+  }
+  p.kinds.assign(kinds.begin(), kinds.end());
+  std::sort(p.kinds.begin(), p.kinds.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return p;
+}
 
 // PEERS.md section 1 (Fig. 10): TTE's measured training latency with sparse update on the STM32F746 at 216 MHz.
 struct PaperLatency {
@@ -164,6 +216,13 @@ int RunMcu(const McuRunCmd& o) {
                        " != host " + Hex16(host->checksum));
   const bool parity = problems.empty();
 
+  std::optional<OpProfile> profile;
+  if (o.profile) {
+    auto pr = ProfileOps(prog, plan, d->config, tmp.empty() ? dir + ".profile" : tmp + "/profile", fo);
+    if (!pr.ok()) return Fail("mcu-run", pr.status()), kExitError;
+    profile = std::move(*pr);
+  }
+
   std::vector<int64_t> steady;
   for (size_t i = 1; i < r.steps.size(); ++i)
     if (r.steps[i].insns >= 0) steady.push_back(r.steps[i].insns);
@@ -198,7 +257,9 @@ int RunMcu(const McuRunCmd& o) {
     j["data"] = r.data;
     j["bss"] = r.bss;
     j["stack_used_bytes"] = r.stack_used;
+    j["stack_size_bytes"] = r.stack_size;
     j["heap_used_bytes"] = r.heap_used;
+    j["heap_size_bytes"] = r.heap_size;
     j["insns_first_step"] = first;
     j["insns_steady_step"] = steady_insns;
     j["insns_total"] = r.total_insns;
@@ -212,6 +273,12 @@ int RunMcu(const McuRunCmd& o) {
     j["parity"] = parity;
     j["problems"] = problems;
     if (paper) j["paper"] = {{"model", paper->model}, {"ms", paper->ms}, {"cycles", Cycles(paper->ms)}};
+    if (profile) {
+      nlohmann::json kinds = nlohmann::json::object();
+      for (const auto& [k, v] : profile->kinds) kinds[k] = v;
+      j["profile"] = {{"forward", profile->forward}, {"loss_backward", profile->backward},
+                      {"total", profile->total}, {"by_kind", kinds}, {"by_op", profile->insns}};
+    }
     j["note"] = "instruction counts are not cycles";
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -249,6 +316,24 @@ int RunMcu(const McuRunCmd& o) {
       std::printf("  this model vs the paper's %s: %.2fx its cycle count, in instructions (an M7 retires up to 2 per "
                   "cycle, minus stalls)\n",
                   paper->model, static_cast<double>(steady_insns) / Cycles(paper->ms));
+    if (profile) {
+      auto pct = [&](int64_t v) { return profile->total ? 100.0 * static_cast<double>(v) / profile->total : 0.0; };
+      std::printf("\nwhere the instructions go (profile build: one step, a mark before every op)\n");
+      std::printf("  forward %s (%.1f %%), loss + backward + updates %s (%.1f %%)\n", Millions(profile->forward).c_str(),
+                  pct(profile->forward), Millions(profile->backward).c_str(), pct(profile->backward));
+      for (const auto& [k, v] : profile->kinds)
+        if (pct(v) >= 0.5) std::printf("  %-40s %10s  %5.1f %%\n", k.c_str(), Millions(v).c_str(), pct(v));
+      std::vector<size_t> order(profile->insns.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return profile->insns[a] > profile->insns[b]; });
+      std::printf("  most expensive ops:");
+      for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+        const Op& op = prog.ops[order[i]];
+        std::printf("%s #%zu %s %s %s", i ? ";" : "", order[i], OpCodeName(op.code),
+                    op.conv >= 0 ? prog.convs[op.conv].name.c_str() : "", Millions(profile->insns[order[i]]).c_str());
+      }
+      std::printf("\n");
+    }
     std::printf("\nloss curve\n  step label   loss (MCU)   loss (host)  instructions\n");
     for (size_t i = 0; i < r.steps.size(); ++i)
       std::printf("  %4zu %5d %12.6f %13.6f %13lld\n", i, r.steps[i].label, static_cast<double>(r.steps[i].loss),
@@ -284,6 +369,8 @@ void AddMcuRunCommand(CLI::App& app, int* exit_code) {
                 "insncount.so QEMU plugin (default: the one CMake builds next to tte, else built from the project)");
   c->add_option("--timeout", o->timeout, "Seconds before QEMU is stopped")->capture_default_str();
   c->add_flag("--json", o->json, "Print the report as JSON");
+  c->add_flag("--profile", o->profile,
+              "Also build a profile variant (a mark before every op), run one step, and report instructions by op kind");
   c->callback([o, exit_code] { *exit_code = RunMcu(*o); });
 }
 

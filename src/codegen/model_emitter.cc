@@ -84,7 +84,7 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
       }
     }
   }
-  TTE_ASSIGN_OR_RETURN(EmittedOps ops, EmitOps(prog, names));
+  TTE_ASSIGN_OR_RETURN(EmittedOps ops, EmitOps(prog, names, info.profile_ops));
   m.forward_ops = ops.forward_ops;
 
   // ---- tte_model.h
@@ -98,7 +98,9 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
   h += "#define TTE_ARENA_BYTES " + std::to_string(plan.arena_bytes) + "\n";
   h += "#define TTE_STATE_BYTES " + std::to_string(m.state_init_bytes + m.state_zero_bytes) +
        "  /* trainable parameters and optimizer state in SRAM */\n";
-  h += "#define TTE_NUM_OPS " + std::to_string(prog.ops.size()) + "\n\n";
+  h += "#define TTE_NUM_OPS " + std::to_string(prog.ops.size()) + "\n";
+  h += "#define TTE_PROFILE_OPS " + std::string(info.profile_ops ? "1  /* mcu_mark() before every op */" : "0") +
+       "\n\n";
   h += "/* One training step on the image in tte_input(): forward, loss, backward with every update fused. */\n";
   h += "void tte_train_step(int32_t label);\n";
   h += "/* Forward only (ops up to and including the head): fills tte_logits(). */\n";
@@ -116,7 +118,8 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
 
   // ---- tte_model.c
   std::string c = GeneratedHeader("tte_model.c", "the generated training step (data and code)", info);
-  c += "#include \"tte_model.h\"\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"kernels/tte_kernels.h\"\n\n";
+  c += "#include \"tte_model.h\"\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"kernels/tte_kernels.h\"\n";
+  c += info.profile_ops ? "#include \"mcu.h\"  /* profile build: mcu_mark() */\n\n" : "\n";
   c += "#if defined(__GNUC__)\n#define TTE_ALIGN8 __attribute__((aligned(8)))\n#else\n#define TTE_ALIGN8\n#endif\n\n";
   char buf[256];
   std::snprintf(buf, sizeof buf,

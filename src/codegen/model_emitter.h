@@ -29,6 +29,10 @@ struct ModelEmitInfo {
   std::string scheme;        // scheme name
   float lr = 0.01f;          // initial learning rate of the optimizer struct
   uint32_t rng_seed = 1;     // initial stochastic-rounding state (0 becomes 1, as in the Executor)
+  // Profile build: mcu_mark() before every op, and main.c runs one step (TTE_PROFILE_OPS in tte_model.h).
+  // The plugin's marks are then: 0 = step start, 1 + i = before op i, ops + 1 = step end, so op i's exact
+  // instruction count is the delta of mark i + 2.
+  bool profile_ops = false;
 };
 
 struct EmittedModel {

@@ -35,7 +35,7 @@ namespace {
 
 class OpWriter {
  public:
-  OpWriter(const Program& p, const TensorNames& n) : P(p), N(n) {}
+  OpWriter(const Program& p, const TensorNames& n, bool profile) : P(p), N(n), profile_(profile) {}
 
   Result<EmittedOps> Run();
 
@@ -51,6 +51,7 @@ class OpWriter {
 
   const Program& P;
   const TensorNames& N;
+  const bool profile_;
   std::string params_;
   std::map<int, std::string> conv_names_, train_names_, add_names_;
   std::map<int, int> windowed_count_;
@@ -355,6 +356,7 @@ Result<EmittedOps> OpWriter::Run() {
       return Internal("codegen: " + error_context_ + ": no add binding");
     TTE_ASSIGN_OR_RETURN(std::string call, Call(i));
     std::string text = "  /* " + CommentSafe(label) + (op.note.empty() ? "" : ": " + CommentSafe(op.note)) + " */\n";
+    if (profile_) text += "  mcu_mark(" + std::to_string(1000 + i) + "u);  /* profile: op " + std::to_string(i) + " */\n";
     text += "  " + call + "\n";
     (i < r.forward_ops ? r.forward : r.backward) += text;
   }
@@ -364,6 +366,8 @@ Result<EmittedOps> OpWriter::Run() {
 
 }  // namespace
 
-Result<EmittedOps> EmitOps(const Program& prog, const TensorNames& names) { return OpWriter(prog, names).Run(); }
+Result<EmittedOps> EmitOps(const Program& prog, const TensorNames& names, bool profile_ops) {
+  return OpWriter(prog, names, profile_ops).Run();
+}
 
 }  // namespace tte::codegen

@@ -27,7 +27,8 @@ struct EmittedOps {
 };
 
 // Needs the identifiers `tte_opt` (tte_sgd) of the generated file. Fails for ops the device cannot run and
-// for kernel arguments that would write into flash.
-Result<EmittedOps> EmitOps(const Program& prog, const TensorNames& names);
+// for kernel arguments that would write into flash. `profile_ops`: an mcu_mark() call before every op (the
+// insncount plugin then gives the exact instruction count of each op).
+Result<EmittedOps> EmitOps(const Program& prog, const TensorNames& names, bool profile_ops = false);
 
 }  // namespace tte::codegen

@@ -47,12 +47,14 @@ static void print_checksum(const char* name, uint64_t h) {
 }
 
 int main(void) {
+  /* A profile build (mcu_mark() before every op) runs one step. */
+  const int steps = TTE_PROFILE_OPS ? 1 : TTE_NUM_SAMPLES;
   tte_set_lr(TTE_LR);
   tte_set_rng_seed(TTE_RNG_SEED);
-  printf("tte: steps=%d classes=%d resolution=%d arena=%d lr_bits=0x%08lx rng_seed=%lu\n", TTE_NUM_SAMPLES,
+  printf("tte: steps=%d classes=%d resolution=%d arena=%d lr_bits=0x%08lx rng_seed=%lu\n", steps,
          TTE_NUM_CLASSES, TTE_RESOLUTION, TTE_ARENA_BYTES, float_bits(TTE_LR), (unsigned long)TTE_RNG_SEED);
   print_checksum("checksum_initial", tte_state_checksum());
-  for (int i = 0; i < TTE_NUM_SAMPLES; ++i) {
+  for (int i = 0; i < steps; ++i) {
     memcpy(tte_input(), tte_samples[i], TTE_INPUT_BYTES);
     const uint32_t t0 = mcu_ticks();
     mcu_mark((uint32_t)(2 * i)); /* the plugin counts instructions between this mark ... */
