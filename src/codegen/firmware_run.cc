@@ -190,12 +190,13 @@ Result<FirmwareRun> BuildAndRunFirmware(const FirmwareOptions& o) {
   return r;
 }
 
-Result<FirmwareRun> BuildAndRunHost(const std::string& project_dir, const std::string& build_dir) {
+Result<FirmwareRun> BuildAndRunHost(const std::string& project_dir, const std::string& build_dir,
+                                    const std::string& make_vars) {
   FirmwareRun r;
   const std::string build = build_dir.empty() ? project_dir + "/build" : build_dir;
   std::string out;
   const int st = RunShell("make --no-print-directory -s -j4 -f " + ShellQuote(project_dir + "/Makefile") +
-                              " B=" + ShellQuote(build) + " host",
+                              " B=" + ShellQuote(build) + " " + make_vars + " host",
                           &out);
   if (st != 0) return Internal("host build of " + project_dir + " failed:\n" + out);
   r.built = true;

@@ -65,8 +65,10 @@ Status CheckFirmwareTools(const std::string& project_dir);
 // returned whatever the program's exit status; only failures to start the tools are errors.
 Result<FirmwareRun> BuildAndRunFirmware(const FirmwareOptions& options);
 
-// `make host` in the project (host C compiler, -ffp-contract=off) and runs the program.
-Result<FirmwareRun> BuildAndRunHost(const std::string& project_dir, const std::string& build_dir = "");
+// `make host` in the project (host C compiler, -ffp-contract=off) and runs the program. `make_vars` are added
+// to make's command line, e.g. "HOSTCC='cc -fsanitize=address,undefined' HOST_OPT=-O1".
+Result<FirmwareRun> BuildAndRunHost(const std::string& project_dir, const std::string& build_dir = "",
+                                    const std::string& make_vars = "");
 
 // Runs a shell command, capturing stdout and stderr together; returns the exit status (128 + signal if killed).
 int RunShell(const std::string& command, std::string* output);

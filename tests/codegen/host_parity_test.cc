@@ -29,6 +29,9 @@ struct Case {
   std::function<void(TrainOptions*)> tweak;
   int samples = 3;
   bool expect_windowed = false;
+  // Build the generated C with AddressSanitizer + UBSan: its global redzones catch any kernel access outside
+  // the arena or a parameter array.
+  bool sanitize = false;
 };
 
 void ExpectHostParity(const Case& c) {
@@ -70,7 +73,8 @@ void ExpectHostParity(const Case& c) {
   const std::string dir = testing::TempDir("codegen_" + c.name);
   ASSERT_TRUE(WriteProject(*project, dir).ok());
 
-  auto c_run = BuildAndRunHost(dir);
+  auto c_run = BuildAndRunHost(
+      dir, "", c.sanitize ? "HOSTCC='cc -g -fsanitize=address,undefined -fno-sanitize-recover=all' HOST_OPT=-O1" : "");
   ASSERT_TRUE(c_run.ok()) << c_run.status().ToString();
   EXPECT_EQ(c_run->build_log.find("warning"), std::string::npos) << c_run->build_log;
   ASSERT_EQ(c_run->exit_status, 0) << c_run->output;
@@ -113,6 +117,11 @@ TEST(HostParity, Mbv2_99kbNoPatchesNoInPlace) {
   TTE_REQUIRE_SHARED("models/mbv2-w0.35.pkl");
   ExpectHostParity({"mbv2_99kb_plain", "mbv2-w0.35", "99kb", 0, [](TrainOptions* o) { o->in_place = false; }, 2,
                     false});
+}
+
+TEST(HostParity, Mcunet49kbUnderAddressSanitizer) {
+  TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
+  ExpectHostParity({"mcunet_49kb_asan", "mcunet-5fps", "49kb", -1, nullptr, 2, true, /*sanitize=*/true});
 }
 
 TEST(HostParity, Mbv2_49kbMasterStoreWithMomentum) {
