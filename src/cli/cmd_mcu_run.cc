@@ -371,7 +371,19 @@ void AddMcuRunCommand(CLI::App& app, int* exit_code) {
   c->add_flag("--json", o->json, "Print the report as JSON");
   c->add_flag("--profile", o->profile,
               "Also build a profile variant (a mark before every op), run one step, and report instructions by op kind");
-  c->callback([o, exit_code] { *exit_code = RunMcu(*o); });
+  c->callback([o, exit_code] {
+    *exit_code = RunMcu(*o);
+    // With --json, a failure before the report still gives scripts one JSON object (the message is on stderr).
+    if (o->json && *exit_code != kExitOk && *exit_code != kExitMismatch) {
+      const char* kind = *exit_code == kExitFault     ? "fault"
+                         : *exit_code == kExitBudget  ? "over_budget"
+                         : *exit_code == kExitBuild   ? "build_failed"
+                         : *exit_code == kExitTimeout ? "timeout"
+                         : *exit_code == kExitTools   ? "missing_tool"
+                                                      : "error";
+      std::printf("%s\n", nlohmann::json({{"exit_code", *exit_code}, {"error", kind}}).dump().c_str());
+    }
+  });
 }
 
 }  // namespace tte::cli

@@ -109,6 +109,7 @@ TEST(QemuParity, LinkTimeBudgetOverflowIsABuildFailure) {
   std::string out;
   McuRun(testing::SharedPath("models/mcunet-5fps.pkl"), Reference("49kb"), 5, &out, std::to_string(planned + 1024));
   EXPECT_NE(out.find("region `RAM' overflowed"), std::string::npos) << out;
+  EXPECT_NE(out.find("{\"error\":\"build_failed\",\"exit_code\":5}"), std::string::npos) << out;
 }
 
 }  // namespace
