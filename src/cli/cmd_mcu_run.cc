@@ -146,8 +146,12 @@ int RunMcu(const McuRunCmd& o) {
       if (!path.empty()) fs::remove_all(path, ec);
     }
   } cleanup{tmp};
-  if (Status st = codegen::WriteProject(*project, dir); !st.ok()) return DeviceFail("mcu-run", st);
   dir = fs::absolute(dir).string();
+  if (dir.find_first_of(" \t\n'\"") != std::string::npos)
+    return Fail("mcu-run", InvalidArgument("project directory '" + dir +
+                                           "': the firmware Makefile cannot handle spaces or quotes in paths")),
+           kExitError;
+  if (Status st = codegen::WriteProject(*project, dir); !st.ok()) return DeviceFail("mcu-run", st);
 
   ReplayOptions ro;
   ro.lr = d->config.info.lr;
