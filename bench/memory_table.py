@@ -29,9 +29,9 @@ PAPER = {  # PEERS.md section 1 (Fig. 10, measured on the STM32F746 with TinyEng
 TINYENGINE_49KB = "arena 189,800 B + ~32 KB trainable = ~222 KB"
 MEASURED = {("mcunet-5fps", "49kb"): "~222 (TinyEngine demo)"}  # ENGINE.md 5.3 / PEERS.md
 VARIANTS = {  # name -> extra tte plan flags
-    "device": ["--auto-patches"],
-    "no_patches": [],
-    "no_reorder": ["--no-reorder"],
+    "device": [],  # --patches auto is tte plan's default
+    "no_patches": ["--patches", "0"],
+    "no_reorder": ["--no-reorder", "--patches", "0"],
 }
 KEYS = ["peak_sram_bytes", "arena_bytes", "lower_bound_bytes", "trainable_sram_bytes", "flash_bytes"]
 
@@ -72,11 +72,12 @@ def header(w, cmd, args, budget_bytes):
       f"budget {args.budget} = {budget_bytes:,} B). Do not edit by hand: rerun the command.\n")
     w("Columns (KB = 1024 B):\n")
     w("- **peak SRAM** = planned arena + persistent training state (trainable int8 weight slices, int32 biases, "
-      "fp32 head; without reordering also the fp32 gradient buffers) + 8 KB stack/runtime reserve, in three variants:"
-      " **device** = `tte plan --auto-patches`: operator reordering (updates fused into the backward), the "
-      "compiler's in-place decisions, and the patch-based forward of the frozen prefix with the grid (off, 2x2, 3x3, "
-      "4x4) that needs the least SRAM; **no patches** = the same without patches; **no reorder** = `--no-reorder` "
-      "(gradients kept in buffers and applied at the end of the step; in place, no patches).")
+      "fp32 head; without reordering also the fp32 gradient buffers) + 8 KB stack/runtime reserve, in three "
+      "variants. **device** = `tte plan` (its default `--patches auto`: the program `tte codegen` emits): operator "
+      "reordering (updates fused into the backward), the compiler's in-place decisions, and the patch-based forward "
+      "of the frozen prefix with the grid (off, 2x2, 3x3, 4x4) that needs the least SRAM. **no patches** = "
+      "`--patches 0`. **no reorder** = `--no-reorder --patches 0` (gradients kept in buffers and applied at the end "
+      "of the step; in place on).")
     w("- **patches**: the grid the device variant chose. **arena**, **lower bound**, **ratio**, **heuristic**, "
       "**peak op**: of the device variant. The lower bound is the most live arena bytes at any op: no arena plan "
       "can be smaller; ratio = arena / lower bound, with the worst ratio of the two other variants in brackets.")
@@ -179,7 +180,7 @@ def main():
           "lower bound, trainable SRAM and flash of all three variants compared with the real weights): " +
           "; ".join(check_lines) + ".\n")
     w("## Reading a plan\n")
-    w("`tte plan --model M.pkl --scheme S.json --scheme-name N [--auto-patches]` prints the full breakdown (SRAM "
+    w("`tte plan --model M.pkl --scheme S.json --scheme-name N [--patches auto|N]` prints the full breakdown (SRAM "
       "lines, flash lines with a code-size estimate, lower bound, ratio, every heuristic tried, the peak op, the "
       "forward and backward live peaks, the largest SRAM users); `--json` the same as JSON; `--svg plan.svg` draws "
       "every arena tensor over the schedule (x = op, y = offset, coloured by kind, forward/backward shaded, peak op "

@@ -3,8 +3,9 @@
 // gradient buffers, head, reserve), flash (frozen weights, biases, scales, tables, code estimate), the
 // lower bound of any arena plan, the ratio, the winning heuristic and the peak op. With --budget it fails
 // (exit 1) naming what does not fit; --json prints the same as JSON; --svg draws the plan over the schedule.
-// --auto-patches compiles the device program as CompileForDevice does: every patch grid of the frozen
-// prefix is tried and the one with the least SRAM is reported.
+// Like the other device commands (codegen, mcu-run), it plans the program a device runs (CompileForDevice):
+// by default every patch grid of the frozen prefix is tried (--patches auto) and the one with the least SRAM
+// is reported; --patches N fixes the grid (0 = off). --auto-patches is the same as --patches auto.
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -45,7 +46,9 @@ int RunPlan(const PlanCmd& o) {
   if (!s.ok()) return Fail("plan", s.status());
   auto opt = o.compile.Options(o.num_classes);
   if (!opt.ok()) return Fail("plan", opt.status());
-  auto dev = CompileForDevice(*m, *s, *opt, o.auto_patches ? -1 : opt->patch_grid);
+  auto grid = o.compile.PatchGrid();
+  if (!grid.ok()) return Fail("plan", grid.status());
+  auto dev = CompileForDevice(*m, *s, *opt, o.auto_patches ? -1 : *grid);
   if (!dev.ok()) return Fail("plan", dev.status());
   const CompiledTraining* ct = &dev->compiled;
   Program& prog = dev->compiled.program;
@@ -96,15 +99,14 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
       "plan", "Plan the arena of a training program and report SRAM/flash use (fails over --budget)");
   c->add_option("--model", o->model, "Model file (.pkl)")->required();
   o->scheme.Add(c);
-  o->compile.Add(c);
+  o->compile.Add(c, /*device_command=*/true);
   c->add_option("--num-classes", o->num_classes, "Classes of the new head")->capture_default_str();
   c->add_option("--budget", o->budget, "SRAM budget, e.g. 256KB, 256K, 262144, 0.25MB (K = 1024 B): exit 1 if exceeded");
   c->add_option("--reserve", o->reserve, "Stack/runtime reserve counted in SRAM (firmware STACK_SIZE)")
       ->capture_default_str();
   c->add_flag("--json", o->json, "Print the report as JSON");
   c->add_option("--svg", o->svg, "Write the plan over the schedule as an SVG picture to FILE");
-  c->add_flag("--auto-patches", o->auto_patches,
-              "Try every patch grid of the frozen prefix (off, 2x2, 3x3, 4x4) and report the one with the least SRAM");
+  c->add_flag("--auto-patches", o->auto_patches, "Same as --patches auto (the default)");
   c->callback([o, exit_code] { *exit_code = RunPlan(*o); });
 }
 

@@ -50,12 +50,12 @@ TEST(MemoryPlanCli, TextReportShowsTheBreakdownBoundRatioHeuristicAndPeakOp) {
     EXPECT_TRUE(Has(r.output, want)) << want << " missing in:\n" << r.output;
 }
 
-TEST(MemoryPlanCli, AutoPatchesReportsEveryGridTriedAndLowersThePeak) {
+TEST(MemoryPlanCli, PatchGridIsChosenAutomaticallyAndLowersThePeak) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
   TTE_REQUIRE_SHARED("reference/schemes.json");
   const std::string scheme = "--scheme " + testing::SharedPath("reference/schemes.json") + " --scheme-name 49kb";
-  const auto plain = testing::RunCommand(Plan(scheme + " --budget 160KB"));
-  const auto patched = testing::RunCommand(Plan(scheme + " --auto-patches --budget 160KB"));
+  const auto plain = testing::RunCommand(Plan(scheme + " --patches 0 --budget 160KB"));
+  const auto patched = testing::RunCommand(Plan(scheme + " --budget 160KB"));  // --patches auto by default
   EXPECT_EQ(plain.exit_code, 1) << plain.output;  // the 64x64 forward stage alone needs 160 KB of arena
   EXPECT_EQ(patched.exit_code, 0) << patched.output;
   EXPECT_TRUE(Has(patched.output, "patch-based forward: ")) << patched.output;
