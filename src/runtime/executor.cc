@@ -295,10 +295,11 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
     Prepared& p = prepared_[i];
     switch (p.code) {
       case OpCode::kConv:
-        if (p.in_place)
-          tte_conv_dw_inplace_s8(&p.conv, static_cast<int8_t*>(p.out0), static_cast<int8_t*>(p.in1),
-                                 static_cast<uint8_t*>(p.out1));
-        else if (p.windowed)  // patch stage: the portable kernel handles windows
+        if (p.in_place) {
+          if (!host::ConvDepthwiseInPlace(&p.conv, static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1), scratch))
+            tte_conv_dw_inplace_s8(&p.conv, static_cast<int8_t*>(p.out0), static_cast<int8_t*>(p.in1),
+                                   static_cast<uint8_t*>(p.out1));
+        } else if (p.windowed)  // patch stage: the portable kernel handles windows
           tte_conv_s8(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0), nullptr);
         else
           host::Conv(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
@@ -341,7 +342,8 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
         break;
       case OpCode::kConvBackwardInput:
         if (p.in_place) {
-          tte_conv_dw_backward_input_inplace_f32(&p.conv, static_cast<float*>(p.out0), static_cast<float*>(p.in1));
+          if (!host::ConvDepthwiseBackwardInputInPlace(&p.conv, static_cast<float*>(p.out0), scratch))
+            tte_conv_dw_backward_input_inplace_f32(&p.conv, static_cast<float*>(p.out0), static_cast<float*>(p.in1));
           break;
         }
         host::ConvBackwardInput(&p.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0), p.accumulate,

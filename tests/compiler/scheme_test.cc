@@ -129,7 +129,9 @@ TEST(Pruning, BackwardStopsAtTheEarliestTrainedConvAndFrozenWeightsGetNoGradient
   std::set<int> weight_grads, bias_grads, dx;
   for (const Op& op : P.ops) {
     if (op.phase != Phase::kBackward) continue;
-    if (op.conv >= 0) EXPECT_GE(op.conv, 20) << OpCodeName(op.code) << " below the earliest trained conv (20)";
+    if (op.conv >= 0) {
+      EXPECT_GE(op.conv, 20) << OpCodeName(op.code) << " below the earliest trained conv (20)";
+    }
     if (op.code == OpCode::kConvWeightGrad) weight_grads.insert(op.conv);
     if (op.code == OpCode::kConvBiasGrad) bias_grads.insert(op.conv);
     if (op.code == OpCode::kConvBackwardInput) dx.insert(op.conv);
@@ -140,8 +142,12 @@ TEST(Pruning, BackwardStopsAtTheEarliestTrainedConvAndFrozenWeightsGetNoGradient
   EXPECT_EQ(dx.count(20), 0u) << "nobody needs the input gradient of the earliest trained conv";
   // Saved inputs: only the kept channels of 36 and 39 (12 and 24 of 96) are gathered; masks only from 20 on.
   for (const TensorInfo& t : P.tensors) {
-    if (t.name == "b12.pw1.saved_input") EXPECT_EQ(t.shape[0], 12);
-    if (t.name == "b13.pw1.saved_input") EXPECT_EQ(t.shape[0], 24);
+    if (t.name == "b12.pw1.saved_input") {
+      EXPECT_EQ(t.shape[0], 12);
+    }
+    if (t.name == "b13.pw1.saved_input") {
+      EXPECT_EQ(t.shape[0], 24);
+    }
     if (t.bits) {
       const std::string n = t.name;
       EXPECT_TRUE(n.rfind("b6.pw2", 0) == 0 || n.rfind("b6.add", 0) == 0 || n[1] >= '7' || n.rfind("b1", 0) == 0)

@@ -224,6 +224,26 @@ TEST(CliTrain, WritesModelMetricsAndPlotAndTheModelReloads) {
   EXPECT_NE(py.output.find("(3, 112)"), std::string::npos) << py.output;
 }
 
+// Issue 4: the memory optimizations change where bytes live, never the trained model.
+TEST(CliTrain, ReorderingInPlaceAndPatchesGiveByteIdenticalModels) {
+  TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
+  std::string dir = testing::TempDir("cli_train_same");
+  const std::string base = "train --model " + Q(SharedPath("models/mcunet-5fps.pkl")) + " --scheme " +
+                           Q(SharedPath("reference/schemes.json")) + " --scheme-name 49kb --train-samples 6 --eval-samples 2 " +
+                           "--epochs 1 --lr 0.01 --quiet --seed 3 ";
+  std::vector<std::string> variants = {"", "--no-reorder", "--no-inplace", "--patches 3"};
+  std::vector<std::vector<uint8_t>> models;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    auto r = RunCommand(Tte(base + variants[i] + " --out " + dir + "/m" + std::to_string(i) + ".pkl"));
+    if (r.exit_code != 0 && r.output.find("dataset-fashion-mnist") != std::string::npos) GTEST_SKIP() << r.output;
+    ASSERT_EQ(r.exit_code, 0) << variants[i] << ": " << r.output;
+    auto bytes = ReadFile(dir + "/m" + std::to_string(i) + ".pkl");
+    ASSERT_TRUE(bytes.ok());
+    models.push_back(*bytes);
+  }
+  for (size_t i = 1; i < models.size(); ++i) EXPECT_EQ(models[i], models[0]) << "'" << variants[i] << "' changed the trained model";
+}
+
 TEST(CliTrain, DivergenceAndBadOptionsAreClearErrors) {
   TTE_REQUIRE_SHARED("models/mbv2-w0.35.pkl");
   std::string dir = testing::TempDir("cli_train_bad");

@@ -32,15 +32,9 @@
 namespace tte::host::internal {
 
 // ---------------------------------------------------------------------------------------------- shapes
-// The output buffer window (tte_conv_params::out_buf, patch-based execution) holds exactly `out`. Written
-// so that it also compiles against kernel headers without that field (then the y buffer is `out`).
-template <typename P>
-bool OutBufIsOut(const P& p) {
-  if constexpr (requires { p.out_buf; }) {
-    return p.out_buf.y0 == p.out.y0 && p.out_buf.x0 == p.out.x0 && p.out_buf.h == p.out.h && p.out_buf.w == p.out.w;
-  } else {
-    return true;
-  }
+// The output buffer window (tte_conv_params::out_buf, patch-based execution) holds exactly `out`.
+inline bool OutBufIsOut(const tte_conv_params& p) {
+  return p.out_buf.y0 == p.out.y0 && p.out_buf.x0 == p.out.x0 && p.out_buf.h == p.out.h && p.out_buf.w == p.out.w;
 }
 // Whole tensors: the x buffer is the whole input, y the whole output (the fast paths' precondition, as
 // the portable kernels' own fast loops).
