@@ -128,6 +128,7 @@ std::string MemoryReportText(const ReportHeader& h, const Program& prog, const M
   o << Line("scales (eff, QAS)", r.scale_bytes);
   o << Line("channel tables (slot/sel)", r.table_bytes);
   if (r.other_flash_bytes) o << Line("other constants", r.other_flash_bytes);
+  o << Line("initial values of the SRAM state", r.state_init_bytes);
   o << Line("code (estimate)", r.code_bytes);
   o << Line("= flash", r.flash_bytes);
   char buf[256];
@@ -174,7 +175,8 @@ std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const M
   o << "}";
   o << ",\n  \"flash\": {\"frozen_weights\": " << r.frozen_weight_bytes << ", \"frozen_biases\": "
     << r.frozen_bias_bytes << ", \"scales\": " << r.scale_bytes << ", \"channel_tables\": " << r.table_bytes
-    << ", \"other\": " << r.other_flash_bytes << ", \"code_estimate\": " << r.code_bytes << "}";
+    << ", \"other\": " << r.other_flash_bytes << ", \"state_init\": " << r.state_init_bytes
+    << ", \"code_estimate\": " << r.code_bytes << "}";
   o << ",\n  \"plan\": {\"heuristic\": " << JsonString(HeuristicName(plan.heuristic))
     << ", \"no_reuse_bytes\": " << plan.no_reuse_bytes << ", \"peak_op\": " << plan.peak_op
     << ", \"peak_op_label\": " << JsonString(plan.peak_op_label) << ", \"ops\": " << prog.ops.size()

@@ -72,6 +72,7 @@ MemoryReport AccountMemory(const Program& prog, const MemoryPlan& plan, const Ac
         default: r.other_state_bytes += n; break;
       }
       r.state_bytes += n;
+      if (!t.init.empty()) r.state_init_bytes += n;  // zero-initialised state (momentum, gradients) is .bss
       users.push_back({t.name + " (state)", n});
     } else if (t.storage == Storage::kFlash) {
       switch (role[id]) {
@@ -113,7 +114,7 @@ MemoryReport AccountMemory(const Program& prog, const MemoryPlan& plan, const Ac
   r.peak_sram_bytes = r.arena_bytes + r.kernel_scratch_bytes + r.state_bytes + r.reserve_bytes;
   r.code_bytes = kKernelLibraryCodeBytes + kRuntimeCodeBytes + kCodeBytesPerOp * static_cast<int64_t>(prog.ops.size());
   r.flash_bytes = r.frozen_weight_bytes + r.frozen_bias_bytes + r.scale_bytes + r.table_bytes +
-                  r.other_flash_bytes + r.code_bytes;
+                  r.other_flash_bytes + r.state_init_bytes + r.code_bytes;
 
   std::stable_sort(users.begin(), users.end(),
                    [](const MemoryItem& a, const MemoryItem& b) { return a.bytes > b.bytes; });

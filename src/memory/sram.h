@@ -8,7 +8,8 @@
 //        buffers (only when updates are not fused, i.e. without operator reordering), the fp32 head
 //      + a stack/runtime reserve (kStackReserveBytes).
 // Flash = frozen weights (the untrained rows of split weights included), frozen biases, scales (eff, QAS
-//        divisors), channel tables (slot/sel), anything else constant, and a code-size estimate.
+//        divisors), channel tables (slot/sel), anything else constant, the initial values of the SRAM state
+//        that are not zero (the .data image a device copies to SRAM at start-up), and a code-size estimate.
 // Roles come from the Program's bindings (ConvBinding/HeadBinding); tensors no binding names are counted
 // under "other" so that every byte of the Program is accounted for.
 #pragma once
@@ -23,21 +24,22 @@
 namespace tte {
 
 // Stack/runtime reserve: the firmware harness's default STACK_SIZE (firmware/Makefile.template, 8 KB), which
-// its linker script reserves in RAM and whose painted-stack high-water mark it reports ("mcu: stack_used=";
-// firmware/README.md measures 456 B for the whole kernel library's parity program). The training step
-// itself allocates nothing and needs no heap.
+// its linker script reserves in RAM and whose painted-stack high-water mark it reports ("mcu: stack_used=").
+// Measured: the generated training programs peak at 680 B of stack (docs/mcu.md, all five configurations),
+// so 8 KB is a conservative reserve. The training step itself allocates nothing and needs no heap.
 inline constexpr int64_t kStackReserveBytes = 8 * 1024;
 
-// Code size of the kernel library (all of src/kernels/*.c) for the Cortex-M7, measured once with
+// Code size of the kernel library (all of src/kernels/*.c) for the Cortex-M7, measured with
 // arm-none-eabi-gcc 12.2.rel1 (Debian 12) by bench/kernel_code_size.sh, i.e.
 //   for f in src/kernels/*.c; do arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb -mfpu=fpv5-sp-d16
 //       -mfloat-abi=hard -O2 -ffp-contract=off -std=c99 -Isrc -c $f -o $(basename $f .c).o; done
-//   arm-none-eabi-size -t *.o     ->  text 7828, data 0, bss 0  (kernels of commit 15e2738)
-// Re-run the script when the kernels change; it prints the new constant.
-inline constexpr int64_t kKernelLibraryCodeBytes = 7828;
-// Generated step code: per op one call and its parameter struct (an estimate until src/codegen exists),
-// plus the start-up code and vector table.
-inline constexpr int64_t kCodeBytesPerOp = 64;
+//   arm-none-eabi-size -t *.o     ->  text 8528, data 0, bss 0  (kernels of commit 219b6ec)
+// Re-run the script when the kernels change; it prints the new total next to this constant.
+inline constexpr int64_t kKernelLibraryCodeBytes = 8528;
+// Generated step code (src/codegen): the calls and the const parameter structs of the ops. Measured on
+// `tte codegen` of mcunet-5fps/49kb (171 ops): tte_model.c's text minus its constant tables is 16,528 B,
+// i.e. 97 B per op. Plus start-up code, vector table and the few C-library helpers a step uses.
+inline constexpr int64_t kCodeBytesPerOp = 97;
 inline constexpr int64_t kRuntimeCodeBytes = 2048;
 
 struct MemoryItem {
@@ -69,6 +71,7 @@ struct MemoryReport {
   int64_t scale_bytes = 0;             // eff, QAS divisors
   int64_t table_bytes = 0;             // slot/sel channel tables
   int64_t other_flash_bytes = 0;
+  int64_t state_init_bytes = 0;        // non-zero initial values of the SRAM state (.data image)
   int64_t code_bytes = 0;              // estimate: kernel library + per-op calls + runtime
   int64_t flash_bytes = 0;
   // The largest SRAM users: arena tensors live at the peak op, state tensors, the reserve; descending.

@@ -101,13 +101,15 @@ TEST(MemoryBudget, RealProgramAccountingMatchesItsTensors) {
     auto plan = PlanMemory(&p);
     ASSERT_TRUE(plan.ok());
     const MemoryReport r = AccountMemory(p, *plan);
-    int64_t state = 0, flash = 0;
+    int64_t state = 0, flash = 0, state_init = 0;
     for (const TensorInfo& t : p.tensors) {
       if (t.storage == Storage::kState) state += t.bytes();
+      if (t.storage == Storage::kState && !t.init.empty()) state_init += t.bytes();
       if (t.storage == Storage::kFlash) flash += t.bytes();
     }
     EXPECT_EQ(r.state_bytes, state);
-    EXPECT_EQ(r.flash_bytes, flash + r.code_bytes);
+    EXPECT_EQ(r.state_init_bytes, state_init);
+    EXPECT_EQ(r.flash_bytes, flash + state_init + r.code_bytes);  // the state's initial values are in flash too
     EXPECT_EQ(r.other_state_bytes, 0) << "every state tensor has a role";
     // The 49kb scheme trains 12 + 24 + 24 input channels of three 1x1 convs: 1728 + 4608 + 5760 bytes.
     EXPECT_EQ(r.trainable_weight_bytes, 1728 + 4608 + 5760);
