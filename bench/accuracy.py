@@ -36,7 +36,7 @@ def configs(shared):
         # name, model, args, what the row shows
         ("device-qas", mcunet, sparse + SPLIT + RECIPE,
          "sparse_100kb, QAS, device mode (int8 weights / int32 biases updated in place, stochastic rounding), batch 64"),
-        ("device-qas-b1", mcunet, sparse + SPLIT + ["--epochs", "9", "--warmup-epochs", "1", "--batch", "1", "--lr", "0.0015"],
+        ("device-qas-b1", mcunet, sparse + SPLIT + ["--epochs", "9", "--warmup-epochs", "1", "--batch", "1", "--lr", "0.002"],
          "sparse_100kb, QAS, device mode, batch 1 (exactly the MCU's fused per-sample updates)"),
         ("master-qas", mcunet, sparse + SPLIT + RECIPE + ["--store", "master"],
          "sparse_100kb, QAS, fp32 master copies (the reference's simulation)"),
