@@ -64,6 +64,21 @@ ConvBinding MakeFrozenBinding(const ConvLayer& c, int index, int in_hw, Program*
   return b;
 }
 
+int AppendHeadForward(Program* prog, int pooled, int num_classes) {
+  TensorInfo lg;
+  lg.name = "logits";
+  lg.dtype = DType::kFloat32;
+  lg.shape = {num_classes};
+  lg.is_output = true;
+  prog->logits = prog->AddTensor(lg);
+  Op op(OpCode::kHeadForward);
+  op.ins = {pooled};
+  op.outs = {prog->logits};
+  op.note = "fp32 linear over (x - z) * s_x of the pooled features";
+  prog->AddOp(op);
+  return prog->logits;
+}
+
 Result<ForwardGraph> BuildForward(const Model& m, const ForwardOptions& opt, Program* prog) {
   const int R = opt.resolution > 0 ? opt.resolution : m.resolution();
   const int n_convs = m.NumConvs();

@@ -33,6 +33,10 @@ const ConvLayer& LayerOf(const Model& m, int conv_index);
 // A binding with every parameter frozen, the data copied into flash tensors of prog.
 ConvBinding MakeFrozenBinding(const ConvLayer& c, int index, int in_hw, Program* prog);
 
+// Appends the fp32 head's forward (pooled int8 features -> fp32 logits, HeadBinding already set) and returns
+// the logits tensor, which becomes the program's output.
+int AppendHeadForward(Program* prog, int pooled, int num_classes);
+
 Result<ForwardGraph> BuildForward(const Model& model, const ForwardOptions& opt, Program* prog);
 
 }  // namespace tte

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "compiler/autodiff.h"
+#include "core/splitmix.h"
 #include "compiler/inplace.h"
 #include "compiler/patch_forward.h"
 
@@ -39,17 +40,6 @@ int AddZeros(Program* prog, const std::string& name, std::vector<int64_t> shape)
   return prog->AddTensor(std::move(t));
 }
 
-// splitmix64 -> uniform float in [lo, hi): portable across standard libraries.
-struct SplitMix {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  float Uniform(float lo, float hi) { return lo + (hi - lo) * static_cast<float>((Next() >> 40) * (1.0 / 16777216.0)); }
-};
 
 // Moves a conv's trainable parameters into state and builds its flash tables.
 Status BindTrainable(const ConvLayer& c, const LayerTraining& lt, const TrainOptions& opt, ConvBinding* b,
@@ -135,7 +125,7 @@ Status BindHead(const Model& m, const TrainOptions& opt, Program* prog) {
   if (!b.empty() && b.size() != static_cast<size_t>(h.out))
     return InvalidArgument("head bias has " + std::to_string(b.size()) + " values, expected " + std::to_string(h.out));
   // PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
-  SplitMix rng{opt.seed * 0x2545F4914F6CDD1Dull + 17};
+  SplitMix64 rng{opt.seed * 0x2545F4914F6CDD1Dull + 17};
   const float bound = 1.0f / std::sqrt(static_cast<float>(h.in));
   if (W.empty())
     for (size_t i = 0; i < nw; ++i) W.push_back(rng.Uniform(-bound, bound));
@@ -271,17 +261,7 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
 
   // Head forward.
   TTE_RETURN_IF_ERROR(BindHead(m, opt, &P));
-  TensorInfo lg;
-  lg.name = "logits";
-  lg.dtype = DType::kFloat32;
-  lg.shape = {opt.num_classes};
-  lg.is_output = true;
-  P.logits = P.AddTensor(lg);
-  Op head(OpCode::kHeadForward);
-  head.ins = {fg.pooled};
-  head.outs = {P.logits};
-  head.note = "fp32 linear over (x - z) * s_x of the pooled features";
-  P.AddOp(head);
+  AppendHeadForward(&P, fg.pooled, opt.num_classes);
   ad.pooled = fg.pooled;
   ad.logits = P.logits;
   ad.requires_grad.resize(P.tensors.size(), false);

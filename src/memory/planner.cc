@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "core/splitmix.h"
+
 namespace tte {
 namespace {
 
@@ -127,16 +129,6 @@ std::vector<int> Order(const std::vector<ArenaBuffer>& b, Heuristic h,
   return order;
 }
 
-struct SplitMix64 {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
-};
 
 // Iterated local search over placement orders (first-fit), from `order`.
 int64_t Search(const std::vector<ArenaBuffer>& b, Placer* placer, int64_t lower_bound,

@@ -30,16 +30,7 @@ Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& 
     };
     P.head = HeadBinding{h.in, h.out, model.classifier.x_zero, static_cast<float>(model.classifier.x_scale),
                          flash("head.weight", {h.out, h.in}, h.weight), flash("head.bias", {h.out}, h.bias)};
-    TensorInfo lg;
-    lg.name = "logits";
-    lg.dtype = DType::kFloat32;
-    lg.shape = {h.out};
-    lg.is_output = true;
-    P.logits = P.AddTensor(lg);
-    Op op(OpCode::kHeadForward);
-    op.ins = {s->graph_.pooled};
-    op.outs = {P.logits};
-    P.AddOp(op);
+    AppendHeadForward(&P, s->graph_.pooled, h.out);
     s->graph_.stages.emplace_back("fc", P.logits);
   }
   // Stage outputs are read after Run (stages(): `tte infer` dumps, golden tests), so the planner must not

@@ -8,7 +8,8 @@
 
 #include "compiler/train_compiler.h"
 #include "core/npy.h"
-#include "memory/naive_plan.h"
+#include "memory/plan_checker.h"
+#include "memory/planner.h"
 #include "model/pkl_io.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
@@ -28,7 +29,10 @@ StepOutcome Step(const Model& m, const Scheme& s, TrainOptions opt, const int8_t
   auto ct = CompileTraining(m, s, opt);
   EXPECT_TRUE(ct.ok()) << ct.status().ToString();
   Program& P = ct->program;
-  int64_t arena = PlanNaive(&P);
+  auto plan = PlanMemory(&P);  // each variant runs in its own, really reused, planned arena
+  EXPECT_TRUE(plan.ok());
+  EXPECT_TRUE(CheckPlan(P, *plan).ok());
+  int64_t arena = plan->arena_bytes;
   ExecutorOptions eo;
   eo.sgd.lr = 0.05f;
   eo.rng_seed = 99;
