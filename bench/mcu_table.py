@@ -182,8 +182,10 @@ def main():
       "from the firmware's `__ram_used`; it adds the heap reserved for newlib's stdio (its high water is below; the "
       "training step itself allocates nothing) and the harness's own variables. **flash**: `text + data` of `arm-none-eabi-size` (the 10 samples are 480 KB of it; "
       "in parentheses without them, i.e. what a device that reads its camera needs).")
-    w("- The first step costs the same as the others (no warm-up work); steps differ by a few thousand "
-      "instructions because stochastic rounding takes data-dependent branches.\n")
+    spread = max((max(x["insns"] for x in a["per_step"]) - min(x["insns"] for x in a["per_step"])) /
+                 a["insns_steady_step"] for _, a, *_ in rows if "per_step" in a)
+    w("- The first step costs the same as the others (nothing is initialised lazily); steps differ by at most "
+      f"{100 * spread:.3f} % (data-dependent branches: clamping, masks, stochastic rounding).\n")
 
     w("## Patch-based forward: SRAM against instructions\n")
     w("`--patches auto` (the default) picks the grid with the least SRAM. The same configurations without patches "
