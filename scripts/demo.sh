@@ -30,3 +30,7 @@ $tte train --model $model --scheme $scheme --data fmnist --classes 5-9 --train-s
 echo
 echo "== 3. the memory plan of this training step (what a Cortex-M needs)"
 $tte plan --model $model --scheme $scheme --num-classes 5 --budget 256KB | sed -n '/^SRAM/,/trainable SRAM/p'
+echo
+echo "== 4. the same training on the microcontroller: generated C, Cortex-M7 (QEMU mps2-an500), 256 KB SRAM"
+echo "   (tte mcu-run: codegen, arm-none-eabi-gcc, 10 steps in QEMU, the host trains the same steps; docs/mcu.md)"
+$tte mcu-run --model $model --scheme $scheme --classes 5-9 --samples 10 --budget 256KB
