@@ -2,12 +2,13 @@
  * conv_fwd.c - int8 convolution forward (dense kxk with stride, depthwise, pointwise), with the
  * requantization of the reference's fp32 simulation and an optional 1-bit clamp mask.
  *
- * tte_conv_s8 dispatches to three loops that compute the same thing:
- *   - conv_generic:   any kernel/stride/groups/window (the specification; used by the first conv and
- *                     by patch-based execution);
- *   - conv_pointwise: 1x1, stride 1, groups 1, whole tensors;
+ * tte_conv_s8 dispatches to loops that compute the same thing:
+ *   - conv_generic:   any kernel/stride/groups/window (the specification, and the fallback);
+ *   - conv_pointwise: 1x1, stride 1, groups 1, whole tensors or patch windows (register-blocked);
  *   - conv_depthwise: groups == cin == cout, whole tensors.
- * Integer accumulation is exact, so the loop order does not change results.
+ * Integer accumulation is exact, so the loop order, register blocking and the zero-point identity
+ * sum (x - zx) * w = sum x * w - zx * sum w do not change results; requant() is the same fp32 code for
+ * every path. tests/kernels/portable_paths_test.cc compares every fast path with the generic loop.
  */
 #include <math.h>
 #include <string.h>
@@ -91,30 +92,125 @@ TTE_HOT static void conv_generic(const tte_conv_params* p, const int8_t* x, int8
   }
 }
 
-#define TTE_PW_TILE 64
+/* ---- pointwise (1x1, stride 1, pad 0, groups 1), whole tensors or windows
+ *
+ * Pixel c of row r reads x[i * x_plane + x0 + r * x_row + c] and writes y[o * y_plane + y0 + r * y_row + c]
+ * (mask bit at the same index). Two output channels times four pixels of int32 accumulators stay in
+ * registers over the cin loop. The zero point uses sum_i (x - zx) * w = sum_i x * w - zx * sum_i w (exact
+ * in int32): the accumulators start at -zx * sum_i w. Weight rows are read in place (slot == NULL) or
+ * gathered on the stack (split weights, up to TTE_PW_MAXC input channels; wider split convs take
+ * conv_generic). */
+#define TTE_PW_MAXC 512
 
-TTE_HOT static void conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
-  const int32_t hw = p->in_h * p->in_w, cin = p->cin;
+typedef struct {
+  int32_t rows, cols;    /* window size (rows of `cols` pixels) */
+  size_t x_plane, x_row; /* input channel plane and row stride in the x buffer */
+  size_t y_plane, y_row; /* output channel plane and row stride in the y buffer */
+  size_t x0, y0;         /* offset of the window's first pixel in a plane of x / y */
+} pw_geom;
+
+static inline void put_out(int8_t* y, uint8_t* mask, size_t n, int32_t acc, float bias, float eff, float yz) {
+  int in_range;
+  y[n] = requant(acc, bias, eff, yz, &in_range);
+  if (mask) set_mask(mask, n, in_range);
+}
+
+/* The cin weights of output channel o: in place, or gathered into buf. */
+static const int8_t* pw_weight_row(const tte_conv_params* p, int32_t o, int8_t* buf) {
+  const int32_t cin = p->cin;
+  if (!p->w.slot) return p->w.frozen + (size_t)o * (size_t)cin;
+  for (int32_t i = 0; i < cin; ++i) buf[i] = *tte_weight_row(&p->w, o, i, i, 1, 0, cin);
+  return buf;
+}
+
+static int32_t pw_zero_term(const int8_t* w, int32_t cin, int32_t zx) {
+  int32_t s = 0;
+  for (int32_t i = 0; i < cin; ++i) s += w[i];
+  return -zx * s;
+}
+
+TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int8_t* x, int8_t* y, uint8_t* mask) {
+  const int32_t cin = p->cin, cout = p->cout, cols = g->cols;
+  const size_t xp = g->x_plane;
   const float yz = (float)p->y_zero;
-  int32_t acc[TTE_PW_TILE];
-  for (int32_t o = 0; o < p->cout; ++o) {
-    const float bias = bias_of(p, o), eff = p->eff[o];
-    for (int32_t p0 = 0; p0 < hw; p0 += TTE_PW_TILE) {
-      const int32_t nt = hw - p0 < TTE_PW_TILE ? hw - p0 : TTE_PW_TILE;
-      for (int32_t t = 0; t < nt; ++t) acc[t] = 0;
-      for (int32_t i = 0; i < cin; ++i) {
-        const int32_t wv = (int32_t)*tte_weight_row(&p->w, o, i, i, 1, 0, cin);
-        const int8_t* xi = x + (size_t)i * (size_t)hw + (size_t)p0;
-        for (int32_t t = 0; t < nt; ++t) acc[t] += ((int32_t)xi[t] - p->x_zero) * wv;
+  int8_t wbuf[2][TTE_PW_MAXC];
+  for (int32_t o = 0; o < cout; o += 2) {
+    const int two = o + 1 < cout; /* odd cout: the last channel is computed twice, written once */
+    const int32_t o1 = two ? o + 1 : o;
+    const int8_t* w0 = pw_weight_row(p, o, wbuf[0]);
+    const int8_t* w1 = two ? pw_weight_row(p, o1, wbuf[1]) : w0;
+    const int32_t z0 = pw_zero_term(w0, cin, p->x_zero), z1 = pw_zero_term(w1, cin, p->x_zero);
+    const float bias0 = bias_of(p, o), eff0 = p->eff[o], bias1 = bias_of(p, o1), eff1 = p->eff[o1];
+    for (int32_t r = 0; r < g->rows; ++r) {
+      const int8_t* xr = x + g->x0 + (size_t)r * g->x_row;
+      const size_t n0 = (size_t)o * g->y_plane + g->y0 + (size_t)r * g->y_row;
+      const size_t n1 = n0 + g->y_plane;
+      int32_t c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        int32_t a0 = z0, a1 = z0, a2 = z0, a3 = z0, b0 = z1, b1 = z1, b2 = z1, b3 = z1;
+        const int8_t* xi = xr + c;
+        for (int32_t i = 0; i < cin; ++i) {
+          const int32_t u = w0[i], v = w1[i];
+          int32_t t = xi[0];
+          a0 += t * u;
+          b0 += t * v;
+          t = xi[1];
+          a1 += t * u;
+          b1 += t * v;
+          t = xi[2];
+          a2 += t * u;
+          b2 += t * v;
+          t = xi[3];
+          a3 += t * u;
+          b3 += t * v;
+          xi += xp;
+        }
+        put_out(y, mask, n0 + (size_t)c, a0, bias0, eff0, yz);
+        put_out(y, mask, n0 + (size_t)c + 1, a1, bias0, eff0, yz);
+        put_out(y, mask, n0 + (size_t)c + 2, a2, bias0, eff0, yz);
+        put_out(y, mask, n0 + (size_t)c + 3, a3, bias0, eff0, yz);
+        if (two) {
+          put_out(y, mask, n1 + (size_t)c, b0, bias1, eff1, yz);
+          put_out(y, mask, n1 + (size_t)c + 1, b1, bias1, eff1, yz);
+          put_out(y, mask, n1 + (size_t)c + 2, b2, bias1, eff1, yz);
+          put_out(y, mask, n1 + (size_t)c + 3, b3, bias1, eff1, yz);
+        }
       }
-      for (int32_t t = 0; t < nt; ++t) {
-        int in_range;
-        const size_t n = (size_t)o * (size_t)hw + (size_t)(p0 + t);
-        y[n] = requant(acc[t], bias, eff, yz, &in_range);
-        if (mask) set_mask(mask, n, in_range);
+      for (; c < cols; ++c) {
+        int32_t a = z0, b = z1;
+        const int8_t* xi = xr + c;
+        for (int32_t i = 0; i < cin; ++i) {
+          const int32_t t = *xi;
+          a += t * w0[i];
+          b += t * w1[i];
+          xi += xp;
+        }
+        put_out(y, mask, n0 + (size_t)c, a, bias0, eff0, yz);
+        if (two) put_out(y, mask, n1 + (size_t)c, b, bias1, eff1, yz);
       }
     }
   }
+}
+
+/* The pointwise fast path for the windows of p (in_buf, out, out_buf), or 0 if it does not apply. */
+static int conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+  pw_geom g;
+  if (p->k != 1 || p->stride != 1 || p->pad != 0 || p->groups != 1) return 0;
+  if (p->w.slot && p->cin > TTE_PW_MAXC) return 0;
+  g.rows = p->out.h;
+  g.cols = p->out.w;
+  g.x_row = (size_t)p->in_buf.w;
+  g.x_plane = (size_t)p->in_buf.h * g.x_row;
+  g.y_row = (size_t)p->out_buf.w;
+  g.y_plane = (size_t)p->out_buf.h * g.y_row;
+  g.x0 = (size_t)(p->out.y0 - p->in_buf.y0) * g.x_row + (size_t)(p->out.x0 - p->in_buf.x0);
+  g.y0 = (size_t)(p->out.y0 - p->out_buf.y0) * g.y_row + (size_t)(p->out.x0 - p->out_buf.x0);
+  if (g.rows > 1 && g.x_row == (size_t)g.cols && g.y_row == (size_t)g.cols) { /* contiguous rows: one row */
+    g.cols *= g.rows;
+    g.rows = 1;
+  }
+  if (g.rows > 0 && g.cols > 0) pw_run(p, &g, x, y, mask);
+  return 1;
 }
 
 /* One channel c of a depthwise conv (whole tensors): xc = input plane, yc = output plane; mask bits are
@@ -164,8 +260,8 @@ void tte_conv_s8(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* 
                     p->out.h == tte_conv_out_size(p->in_h, p->k, p->stride, p->pad) &&
                     p->out.w == tte_conv_out_size(p->in_w, p->k, p->stride, p->pad) && p->out_buf.y0 == 0 &&
                     p->out_buf.x0 == 0 && p->out_buf.h == p->out.h && p->out_buf.w == p->out.w;
-  if (whole && p->k == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1) {
-    conv_pointwise(p, x, y, mask);
+  if (conv_pointwise(p, x, y, mask)) {
+    return;
   } else if (whole && p->groups == p->cin && p->cin == p->cout && p->groups > 1) {
     conv_depthwise(p, x, y, mask);
   } else {
