@@ -39,41 +39,29 @@ std::string JoinNames(const std::vector<std::string>& names) {
 }
 
 // (N, 3, H, W) int8 images in q = pixel - 128 form with integer labels.
-class NpyDataset : public Dataset {
+class NpyDataset : public LabelledDataset {
  public:
   NpyDataset(Tensor images, std::vector<int64_t> index, std::vector<int> labels,
              std::vector<std::string> names, EvalTransform eval)
-      : images_(std::move(images)),
-        index_(std::move(index)),
-        labels_(std::move(labels)),
-        names_(std::move(names)),
-        eval_(eval) {}
+      : LabelledDataset("npy dataset", std::move(labels), std::move(names), eval),
+        images_(std::move(images)),
+        index_(std::move(index)) {}
 
-  size_t size() const override { return labels_.size(); }
-  int num_classes() const override { return static_cast<int>(names_.size()); }
-  const std::vector<std::string>& class_names() const override { return names_; }
-  int label(size_t i) const override { return labels_[i]; }
-
-  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
-              int8_t* out) const override {
-    if (i >= labels_.size())
-      return InvalidArgument("npy dataset: sample " + std::to_string(i) + " out of range (size " +
-                             std::to_string(labels_.size()) + ")");
+ protected:
+  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+                    int8_t* out) const override {
     const int h = static_cast<int>(images_.shape[2]), w = static_cast<int>(images_.shape[3]);
     const int8_t* src = images_.data<int8_t>() + size_t(index_[i]) * 3 * h * w;
-    if (!aug && eval_ == EvalTransform::kResize && h == r && w == r) {
+    if (!aug && eval() == EvalTransform::kResize && h == r && w == r) {
       std::memcpy(out, src, size_t(3) * h * w);  // resizing to the same size is the identity
       return Status::Ok();
     }
-    return TransformToInt8(Int8ChwToImage(src, w, h), r, aug, sample_seed, eval_, out);
+    return TransformToInt8(Int8ChwToImage(src, w, h), r, aug, sample_seed, eval(), out);
   }
 
  private:
   Tensor images_;
   std::vector<int64_t> index_;  // sample -> row of images_
-  std::vector<int> labels_;
-  std::vector<std::string> names_;
-  EvalTransform eval_;
 };
 
 Result<std::vector<int64_t>> ReadLabelsNpy(const std::string& path, int64_t n) {

@@ -53,6 +53,37 @@ class Dataset {
                       int8_t* out) const = 0;
 };
 
+// The common part of every kind: labels 0..K-1, class names, the eval transform, and the range check
+// of Load (`what` names the kind in its message). Kinds implement LoadSample for i < size().
+class LabelledDataset : public Dataset {
+ public:
+  LabelledDataset(std::string what, std::vector<int> labels, std::vector<std::string> names,
+                  EvalTransform eval)
+      : what_(std::move(what)), labels_(std::move(labels)), names_(std::move(names)), eval_(eval) {}
+
+  size_t size() const final { return labels_.size(); }
+  int num_classes() const final { return static_cast<int>(names_.size()); }
+  const std::vector<std::string>& class_names() const final { return names_; }
+  int label(size_t i) const final { return labels_[i]; }
+  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const final {
+    if (i >= labels_.size())
+      return InvalidArgument(what_ + ": sample " + std::to_string(i) + " out of range (size " +
+                             std::to_string(labels_.size()) + ")");
+    return LoadSample(i, r, aug, sample_seed, out);
+  }
+
+ protected:
+  virtual Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+                            int8_t* out) const = 0;
+  EvalTransform eval() const { return eval_; }
+
+ private:
+  std::string what_;
+  std::vector<int> labels_;
+  std::vector<std::string> names_;
+  EvalTransform eval_;
+};
+
 Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec);
 
 // Parses a class subset (see the file comment) against `names`; returns original class indices in

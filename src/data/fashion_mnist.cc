@@ -9,41 +9,29 @@
 namespace tte {
 namespace {
 
-class FashionMnistDataset : public Dataset {
+class FashionMnistDataset : public LabelledDataset {
  public:
   FashionMnistDataset(int rows, int cols, std::vector<uint8_t> pixels, std::vector<int> labels,
                       std::vector<std::string> names, EvalTransform eval)
-      : rows_(rows),
+      : LabelledDataset("fashion-mnist", std::move(labels), std::move(names), eval),
+        rows_(rows),
         cols_(cols),
-        pixels_(std::move(pixels)),
-        labels_(std::move(labels)),
-        names_(std::move(names)),
-        eval_(eval) {}
+        pixels_(std::move(pixels)) {}
 
-  size_t size() const override { return labels_.size(); }
-  int num_classes() const override { return static_cast<int>(names_.size()); }
-  const std::vector<std::string>& class_names() const override { return names_; }
-  int label(size_t i) const override { return labels_[i]; }
-
-  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
-              int8_t* out) const override {
-    if (i >= labels_.size())
-      return InvalidArgument("fashion-mnist: sample " + std::to_string(i) + " out of range (size " +
-                             std::to_string(labels_.size()) + ")");
+ protected:
+  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+                    int8_t* out) const override {
     // Grey is kept as one channel through the transform: every step (resize, flip, enhancers) gives
     // the same planes as on the RGB copy, and ImageToInt8Chw copies it to three planes.
     Image img(cols_, rows_, 1);
     const size_t n = size_t(rows_) * cols_;
     std::memcpy(img.pixels.data(), pixels_.data() + i * n, n);
-    return TransformToInt8(img, r, aug, sample_seed, eval_, out);
+    return TransformToInt8(img, r, aug, sample_seed, eval(), out);
   }
 
  private:
   int rows_, cols_;
   std::vector<uint8_t> pixels_;
-  std::vector<int> labels_;
-  std::vector<std::string> names_;
-  EvalTransform eval_;
 };
 
 // <dir>/<stem>.gz, or <dir>/<stem> when only the raw file is there; NotFound naming the package.

@@ -16,31 +16,30 @@ struct Sample {
   int label;
 };
 
-class ImageFolderDataset : public Dataset {
+std::vector<int> LabelsOf(const std::vector<Sample>& samples) {
+  std::vector<int> labels;
+  labels.reserve(samples.size());
+  for (const Sample& s : samples) labels.push_back(s.label);
+  return labels;
+}
+
+class ImageFolderDataset : public LabelledDataset {
  public:
   ImageFolderDataset(std::vector<Sample> samples, std::vector<std::string> names,
                      EvalTransform eval)
-      : samples_(std::move(samples)), names_(std::move(names)), eval_(eval) {}
+      : LabelledDataset("image folder", LabelsOf(samples), std::move(names), eval),
+        samples_(std::move(samples)) {}
 
-  size_t size() const override { return samples_.size(); }
-  int num_classes() const override { return static_cast<int>(names_.size()); }
-  const std::vector<std::string>& class_names() const override { return names_; }
-  int label(size_t i) const override { return samples_[i].label; }
-
-  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
-              int8_t* out) const override {
-    if (i >= samples_.size())
-      return InvalidArgument("image folder: sample " + std::to_string(i) + " out of range (size " +
-                             std::to_string(samples_.size()) + ")");
+ protected:
+  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+                    int8_t* out) const override {
     TTE_ASSIGN_OR_RETURN(Image img, ReadImage(samples_[i].path));
-    Status st = TransformToInt8(img, r, aug, sample_seed, eval_, out);
+    Status st = TransformToInt8(img, r, aug, sample_seed, eval(), out);
     return st.ok() ? st : st.WithContext(samples_[i].path);
   }
 
  private:
   std::vector<Sample> samples_;
-  std::vector<std::string> names_;
-  EvalTransform eval_;
 };
 
 // Image files under `dir`, recursively, sorted by (parent directory, file name).
