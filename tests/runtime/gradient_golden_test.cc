@@ -3,7 +3,9 @@
 // relative per tensor (relative to the tensor's largest magnitude; summation order differs).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/npy.h"
 #include "model/pkl_io.h"
@@ -59,6 +61,7 @@ TEST_P(GradientGolden, EveryGradientMatchesReferenceAutograd) {
 
   EXPECT_NEAR((*grads)["loss"].data<float>()[0], (*golden)["loss"].data<float>()[0], 1e-4);
   int compared = 0;
+  double worst_weight = 0, worst_other = 0;  // max |diff| / max |grad| per tensor, printed for the record
   for (const auto& [key, want] : *golden) {
     if (key == "loss" || key == "logits") continue;
     auto it = grads->find(key);
@@ -70,9 +73,13 @@ TEST_P(GradientGolden, EveryGradientMatchesReferenceAutograd) {
     const double err = MaxAbsDiff(it->second, want);
     EXPECT_LE(err, tol * scale + 1e-12) << net << "/" << c.input << " " << key << ": max |diff| " << err
                                         << " vs max |grad| " << scale;
+    double& worst = is_weight ? worst_weight : worst_other;
+    if (scale > 0) worst = std::max(worst, err / scale);
     ++compared;
   }
   EXPECT_EQ(compared, static_cast<int>(golden->size()) - 2);
+  std::printf("%s/%s: %d gradients, worst relative error: weights %.2e (limit 1e-3), biases and head %.2e (limit 1e-4)\n",
+              net.c_str(), c.input, compared, worst_weight, worst_other);
 }
 
 // The reference compiler overwrote fan-out gradients instead of summing them (ENGINE.md 2.3). With that
