@@ -5,7 +5,9 @@
  * tte_conv_s8 dispatches to loops that compute the same thing:
  *   - conv_generic:   any kernel/stride/groups/window (the specification, and the fallback);
  *   - conv_pointwise: 1x1, stride 1, groups 1, whole tensors or patch windows (register-blocked);
- *   - conv_depthwise: groups == cin == cout, whole tensors.
+ *   - conv_direct:    kxk convs (dense, depthwise, grouped), whole tensors or windows: interior pixels
+ *                     four at a time without bounds checks, border pixels through the checked loop;
+ *                     also tte_conv_dw_inplace_s8.
  * Integer accumulation is exact, so the loop order, register blocking and the zero-point identity
  * sum (x - zx) * w = sum x * w - zx * sum w do not change results; requant() is the same fp32 code for
  * every path. tests/kernels/portable_paths_test.cc compares every fast path with the generic loop.
@@ -213,58 +215,243 @@ static int conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, 
   return 1;
 }
 
-/* One channel c of a depthwise conv (whole tensors): xc = input plane, yc = output plane; mask bits are
- * written at c * out_plane + q. */
-TTE_HOT static void depthwise_channel(const tte_conv_params* p, int32_t c, const int8_t* xc, int8_t* yc, uint8_t* mask) {
-  const int32_t k = p->k, s = p->stride, pad = p->pad, h = p->in_h, w = p->in_w;
-  const int32_t oh = p->out.h, ow = p->out.w;
-  const float yz = (float)p->y_zero;
-  const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
-  const float bias = bias_of(p, c), eff = p->eff[c];
-  const size_t mask_base = (size_t)c * (size_t)oh * (size_t)ow;
-  for (int32_t oy = 0; oy < oh; ++oy) {
-    const int32_t iy0 = oy * s - pad;
-    const int32_t kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + k > h ? h - iy0 : k;
-    for (int32_t ox = 0; ox < ow; ++ox) {
-      const int32_t ix0 = ox * s - pad;
-      const int32_t kw0 = ix0 < 0 ? -ix0 : 0, kw1 = ix0 + k > w ? w - ix0 : k;
-      int32_t acc = 0;
-      for (int32_t kh = kh0; kh < kh1; ++kh) {
-        const int8_t* xr = xc + (size_t)(iy0 + kh) * (size_t)w + ix0;
-        for (int32_t kw = kw0; kw < kw1; ++kw) acc += ((int32_t)xr[kw] - p->x_zero) * (int32_t)wr[kh * k + kw];
-      }
-      int in_range;
-      const size_t q = (size_t)oy * (size_t)ow + (size_t)ox;
-      yc[q] = requant(acc, bias, eff, yz, &in_range);
-      if (mask) set_mask(mask, mask_base + q, in_range);
+/* ---- direct kxk convs (dense groups == 1, depthwise, grouped), whole tensors or windows
+ *
+ * One output channel at a time, its ipg * k * k weights gathered on the stack (up to TTE_DIRECT_MAXW;
+ * larger convs take conv_generic; depthwise rows are read in place). Output pixels whose taps all lie inside the input ("interior") are
+ * computed four at a time with the zero-point identity (the accumulators start at -zx * sum w); pixels
+ * that touch the padding go through the checked loop of conv_generic, where padding contributes 0.
+ * Common (k, stride) pairs are compiled with constant k and stride (unrolled taps). */
+#define TTE_DIRECT_MAXW 512
+
+/* Inlined into each (k, stride) specialization of direct_run (so that k and stride are constants). */
+#if defined(__GNUC__)
+#define TTE_SPECIALIZE static inline __attribute__((always_inline))
+#else
+#define TTE_SPECIALIZE static inline
+#endif
+/* Complete unrolling of the kw loop when k is a constant (gcc -O2 keeps it a loop otherwise). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TTE_UNROLL _Pragma("GCC unroll 8")
+#else
+#define TTE_UNROLL
+#endif
+
+typedef struct {
+  const int8_t* x;   /* first input channel of the group, in the in_buf layout */
+  const int8_t* w;   /* [ipg][k][k] gathered weights */
+  int32_t ipg, z;    /* input channels; -x_zero * sum of the weights */
+  int8_t* y;         /* output pixel (oy, ox) of the window at y[oy * y_row + ox] */
+  size_t y_row;
+  uint8_t* mask;     /* NULL, or bit m0 + oy * y_row + ox */
+  size_t m0;
+  float bias, eff;
+} direct_job;
+
+/* Accumulator of output pixel (Y, X) (full-tensor coordinates) over the taps inside the input (padding
+ * contributes (x_zero - x_zero) * w = 0), as conv_generic sums them. */
+static int32_t direct_checked(const tte_conv_params* p, const direct_job* j, int32_t Y, int32_t X, const int32_t K,
+                                     const int32_t S) {
+  const int32_t bw = p->in_buf.w, iy0 = Y * S - p->pad, ix0 = X * S - p->pad;
+  const int32_t kh0 = iy0 < 0 ? -iy0 : 0, kh1 = iy0 + K > p->in_h ? p->in_h - iy0 : K;
+  const int32_t kw0 = ix0 < 0 ? -ix0 : 0, kw1 = ix0 + K > p->in_w ? p->in_w - ix0 : K;
+  const size_t plane = (size_t)p->in_buf.h * (size_t)bw;
+  int32_t acc = 0;
+  for (int32_t ii = 0; ii < j->ipg; ++ii) {
+    const int8_t* wr = j->w + (size_t)ii * (size_t)(K * K);
+    for (int32_t kh = kh0; kh < kh1; ++kh) {
+      const int8_t* xr = j->x + (size_t)ii * plane + (size_t)(iy0 + kh - p->in_buf.y0) * (size_t)bw + (ix0 - p->in_buf.x0);
+      for (int32_t kw = kw0; kw < kw1; ++kw) acc += ((int32_t)xr[kw] - p->x_zero) * (int32_t)wr[kh * K + kw];
     }
+  }
+  return acc;
+}
+
+static inline void direct_put(const tte_conv_params* p, const direct_job* j, size_t q, int32_t acc) {
+  int in_range;
+  j->y[q] = requant(acc, j->bias, j->eff, (float)p->y_zero, &in_range);
+  if (j->mask) set_mask(j->mask, j->m0 + q, in_range);
+}
+
+/* n output pixels at y index q.. of one row, every tap inside the buffer: xr = the first tap of the first
+ * pixel (input channel 0 of the group), next pixels S further; rows bw apart, channels `plane` apart. */
+TTE_SPECIALIZE void direct_span(const tte_conv_params* p, const direct_job* j, const int8_t* xr0, size_t bw, size_t plane,
+                               int32_t n, size_t q, const int32_t K, const int32_t S) {
+  int32_t c = 0;
+  for (; c + 4 <= n; c += 4) {
+    int32_t a0 = j->z, a1 = j->z, a2 = j->z, a3 = j->z;
+    const int8_t* wr = j->w;
+    for (int32_t ii = 0; ii < j->ipg; ++ii) {
+      const int8_t* xr = xr0 + (size_t)ii * plane + (size_t)(c * S);
+      for (int32_t kh = 0; kh < K; ++kh) {
+        TTE_UNROLL
+        for (int32_t kw = 0; kw < K; ++kw) {
+          const int32_t w = wr[kw];
+          a0 += xr[kw] * w;
+          a1 += xr[kw + S] * w;
+          a2 += xr[kw + 2 * S] * w;
+          a3 += xr[kw + 3 * S] * w;
+        }
+        xr += bw;
+        wr += K;
+      }
+    }
+    direct_put(p, j, q + (size_t)c, a0);
+    direct_put(p, j, q + (size_t)c + 1, a1);
+    direct_put(p, j, q + (size_t)c + 2, a2);
+    direct_put(p, j, q + (size_t)c + 3, a3);
+  }
+  for (; c < n; ++c) {
+    int32_t a = j->z;
+    const int8_t* wr = j->w;
+    for (int32_t ii = 0; ii < j->ipg; ++ii) {
+      const int8_t* xr = xr0 + (size_t)ii * plane + (size_t)(c * S);
+      for (int32_t kh = 0; kh < K; ++kh) {
+        TTE_UNROLL
+        for (int32_t kw = 0; kw < K; ++kw) a += xr[kw] * wr[kw];
+        xr += bw;
+        wr += K;
+      }
+    }
+    direct_put(p, j, q + (size_t)c, a);
   }
 }
 
-static void conv_depthwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
-  const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
-  for (int32_t c = 0; c < p->cout; ++c) depthwise_channel(p, c, x + (size_t)c * in_plane, y + (size_t)c * out_plane, mask);
+/* The window of one output channel; K, S are p->k, p->stride (constants when inlined from direct_run). */
+TTE_SPECIALIZE void direct_channel(const tte_conv_params* p, const direct_job* j, const int32_t K, const int32_t S) {
+  const int32_t pad = p->pad, bw = p->in_buf.w;
+  const size_t plane = (size_t)p->in_buf.h * (size_t)bw;
+  /* interior columns: ix0 >= 0 and ix0 + K <= in_w, i.e. X in [x_lo, x_hi) */
+  const int32_t x_lo = (pad + S - 1) / S, x_hi = p->in_w - K + pad >= 0 ? (p->in_w - K + pad) / S + 1 : 0;
+  int32_t c_lo = x_lo - p->out.x0, c_hi = x_hi - p->out.x0;
+  if (c_lo < 0) c_lo = 0;
+  if (c_lo > p->out.w) c_lo = p->out.w;
+  if (c_hi > p->out.w) c_hi = p->out.w;
+  if (c_hi < c_lo) c_hi = c_lo;
+  for (int32_t oy = 0; oy < p->out.h; ++oy) {
+    const int32_t Y = p->out.y0 + oy, iy0 = Y * S - pad;
+    const size_t q0 = (size_t)oy * j->y_row;
+    const int row_in = iy0 >= 0 && iy0 + K <= p->in_h;
+    const int32_t lo = row_in ? c_lo : p->out.w, hi = row_in ? c_hi : p->out.w;
+    for (int32_t ox = 0; ox < lo; ++ox) direct_put(p, j, q0 + (size_t)ox, direct_checked(p, j, Y, p->out.x0 + ox, K, S));
+    if (hi > lo)
+      direct_span(p, j, j->x + (size_t)(iy0 - p->in_buf.y0) * (size_t)bw + ((p->out.x0 + lo) * S - pad - p->in_buf.x0),
+                  (size_t)bw, plane, hi - lo, q0 + (size_t)lo, K, S);
+    for (int32_t ox = hi; ox < p->out.w; ++ox) direct_put(p, j, q0 + (size_t)ox, direct_checked(p, j, Y, p->out.x0 + ox, K, S));
+  }
+}
+
+/* Depthwise (one input channel): the input the window reads is copied into pb (ph x pw) with the padding
+ * filled with x_zero, which contributes (x_zero - x_zero) * w = 0 exactly as a skipped tap; then every
+ * pixel takes direct_span. */
+TTE_SPECIALIZE void direct_channel_padded(const tte_conv_params* p, const direct_job* j, int8_t* pb, int32_t ph,
+                                         int32_t pw, const int32_t K, const int32_t S) {
+  const int32_t iy0 = p->out.y0 * S - p->pad, ix0 = p->out.x0 * S - p->pad, bw = p->in_buf.w;
+  int32_t c_lo = -ix0, c_hi = p->in_w - ix0; /* columns of pb inside the input */
+  if (c_lo < 0) c_lo = 0;
+  if (c_hi > pw) c_hi = pw;
+  if (c_hi < c_lo) c_hi = c_lo;
+  for (int32_t r = 0; r < ph; ++r) {
+    int8_t* d = pb + (size_t)r * (size_t)pw;
+    const int32_t iy = iy0 + r;
+    if (iy < 0 || iy >= p->in_h) {
+      memset(d, p->x_zero, (size_t)pw);
+      continue;
+    }
+    memset(d, p->x_zero, (size_t)c_lo);
+    memcpy(d + c_lo, j->x + (size_t)(iy - p->in_buf.y0) * (size_t)bw + (ix0 + c_lo - p->in_buf.x0), (size_t)(c_hi - c_lo));
+    memset(d + c_hi, p->x_zero, (size_t)(pw - c_hi));
+  }
+  for (int32_t oy = 0; oy < p->out.h; ++oy)
+    direct_span(p, j, pb + (size_t)(oy * S) * (size_t)pw, (size_t)pw, 0, p->out.w, (size_t)oy * j->y_row, K, S);
+}
+
+#define TTE_DW_PADMAX 1536
+
+TTE_SPECIALIZE void direct_dispatch(const tte_conv_params* p, const direct_job* j, const int32_t K, const int32_t S) {
+  const int32_t ph = (p->out.h - 1) * S + K, pw = (p->out.w - 1) * S + K;
+  const int32_t iy0 = p->out.y0 * S - p->pad, ix0 = p->out.x0 * S - p->pad;
+  const int border = iy0 < 0 || ix0 < 0 || iy0 + ph > p->in_h || ix0 + pw > p->in_w;
+  if (border && j->ipg == 1 && ph * pw <= TTE_DW_PADMAX) {
+    int8_t pb[TTE_DW_PADMAX];
+    direct_channel_padded(p, j, pb, ph, pw, K, S);
+  } else {
+    direct_channel(p, j, K, S);
+  }
+}
+
+TTE_HOT static void direct_run(const tte_conv_params* p, const direct_job* j) {
+  const int32_t k = p->k, s = p->stride;
+  if (p->out.h <= 0 || p->out.w <= 0) return;
+  if (k == 3 && s == 1) direct_dispatch(p, j, 3, 1);
+  else if (k == 3 && s == 2) direct_dispatch(p, j, 3, 2);
+  else if (k == 5 && s == 1) direct_dispatch(p, j, 5, 1);
+  else if (k == 5 && s == 2) direct_dispatch(p, j, 5, 2);
+  else if (k == 7 && s == 1) direct_dispatch(p, j, 7, 1);
+  else if (k == 7 && s == 2) direct_dispatch(p, j, 7, 2);
+  else direct_dispatch(p, j, k, s);
+}
+
+/* Fills the job of output channel o (weights gathered into wbuf unless depthwise, bias, scale); x = the
+ * input buffer. */
+static void direct_job_init(const tte_conv_params* p, int32_t o, const int8_t* x, int8_t* wbuf, direct_job* j) {
+  const int32_t kk = p->k * p->k, ipg = p->cin / p->groups, opg = p->cout / p->groups, g = o / opg;
+  const int depthwise = p->groups == p->cin && p->cin == p->cout;
+  int32_t sum = 0;
+  if (depthwise) {
+    j->w = tte_weight_row(&p->w, o, 0, o, kk, 1, 1);
+    for (int32_t t = 0; t < kk; ++t) sum += j->w[t];
+  } else {
+    for (int32_t ii = 0; ii < ipg; ++ii) {
+      const int8_t* wr = tte_weight_row(&p->w, o, ii, g * ipg + ii, kk, 0, ipg);
+      for (int32_t t = 0; t < kk; ++t) {
+        wbuf[ii * kk + t] = wr[t];
+        sum += wr[t];
+      }
+    }
+    j->w = wbuf;
+  }
+  j->x = x + (size_t)(g * ipg) * (size_t)p->in_buf.h * (size_t)p->in_buf.w;
+  j->ipg = ipg;
+  j->z = -p->x_zero * sum;
+  j->bias = bias_of(p, o);
+  j->eff = p->eff[o];
+}
+
+/* The direct fast path for p's windows, or 0 if it does not apply (weights too many for the stack). */
+static int conv_direct(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
+  int8_t wbuf[TTE_DIRECT_MAXW];
+  const size_t y_plane = (size_t)p->out_buf.h * (size_t)p->out_buf.w;
+  const size_t y_off = (size_t)(p->out.y0 - p->out_buf.y0) * (size_t)p->out_buf.w + (size_t)(p->out.x0 - p->out_buf.x0);
+  const int depthwise = p->groups == p->cin && p->cin == p->cout;
+  if (!depthwise && (p->cin / p->groups) * p->k * p->k > TTE_DIRECT_MAXW) return 0;
+  for (int32_t o = 0; o < p->cout; ++o) {
+    direct_job j;
+    direct_job_init(p, o, x, wbuf, &j);
+    j.y = y + (size_t)o * y_plane + y_off;
+    j.y_row = (size_t)p->out_buf.w;
+    j.mask = mask;
+    j.m0 = (size_t)o * y_plane + y_off;
+    direct_run(p, &j);
+  }
+  return 1;
 }
 
 void tte_conv_dw_inplace_s8(const tte_conv_params* p, int8_t* buf, int8_t* scratch, uint8_t* mask) {
-  const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
+  const size_t out_plane = (size_t)p->out.h * (size_t)p->out.w;
+  int8_t wbuf[1]; /* depthwise: the weight rows are used in place */
   for (int32_t c = 0; c < p->cout; ++c) {
-    depthwise_channel(p, c, buf + (size_t)c * in_plane, scratch, mask);
+    direct_job j;
+    direct_job_init(p, c, buf, wbuf, &j);
+    j.y = scratch;
+    j.y_row = (size_t)p->out.w;
+    j.mask = mask;
+    j.m0 = (size_t)c * out_plane;
+    direct_run(p, &j);
     memcpy(buf + (size_t)c * out_plane, scratch, out_plane);
   }
 }
 
 void tte_conv_s8(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask) {
-  const int whole = p->in_buf.y0 == 0 && p->in_buf.x0 == 0 && p->in_buf.h == p->in_h && p->in_buf.w == p->in_w &&
-                    p->out.y0 == 0 && p->out.x0 == 0 &&
-                    p->out.h == tte_conv_out_size(p->in_h, p->k, p->stride, p->pad) &&
-                    p->out.w == tte_conv_out_size(p->in_w, p->k, p->stride, p->pad) && p->out_buf.y0 == 0 &&
-                    p->out_buf.x0 == 0 && p->out_buf.h == p->out.h && p->out_buf.w == p->out.w;
-  if (conv_pointwise(p, x, y, mask)) {
-    return;
-  } else if (whole && p->groups == p->cin && p->cin == p->cout && p->groups > 1) {
-    conv_depthwise(p, x, y, mask);
-  } else {
-    conv_generic(p, x, y, mask);
-  }
+  if (!conv_pointwise(p, x, y, mask) && !conv_direct(p, x, y, mask)) conv_generic(p, x, y, mask);
 }
