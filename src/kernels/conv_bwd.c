@@ -6,11 +6,25 @@
  *   - weight gradient of the trainable slice from the saved (selected) input channels, optionally
  *     fused with the update element by element, so no weight-gradient buffer ever exists.
  * Each kernel has a generic loop (the specification) and fast paths for pointwise and depthwise
- * convs that keep exactly the same per-element summation order and the same update order.
+ * convs that keep exactly the same per-element summation order and the same update order (the input
+ * gradient's fast paths block several elements in fp32 registers, each still summed o / kh / kw
+ * ascending; tests/kernels/portable_paths_test.cc compares them with the generic loop).
  */
 #include <string.h>
 
 #include "kernels/tte_kernels.h"
+
+/* Inlined into each kernel-size specialization, with the kw loop unrolled (as in conv_fwd.c). */
+#if defined(__GNUC__)
+#define TTE_SPECIALIZE static inline __attribute__((always_inline))
+#else
+#define TTE_SPECIALIZE static inline
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define TTE_UNROLL _Pragma("GCC unroll 8")
+#else
+#define TTE_UNROLL
+#endif
 
 /* ---------------------------------------------------------------------------- input gradient */
 
@@ -50,25 +64,154 @@ TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, 
 
 #define TTE_BWD_TILE 64
 
+/* Pointwise input gradient: dx[i][q] (+)= sum_o W(o, i) * g[o][q], o ascending from 0.0f. Four input
+ * channels times four pixels of fp32 accumulators stay in registers over a chunk of TTE_BWD_OC output
+ * channels, whose weights are converted to float on the stack; between chunks the sums wait in a stack
+ * tile (stored and reloaded exactly), so every element still sees o ascending. A missing fourth channel
+ * (cin % 4) is computed on a duplicate and not written. */
+#define TTE_BWD_OC 64
+#define TTE_BWD_PT 64
+
 TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
-  const int32_t hw = p->in_h * p->in_w;
-  float acc[TTE_BWD_TILE];
-  for (int32_t i = 0; i < p->cin; ++i) {
-    for (int32_t p0 = 0; p0 < hw; p0 += TTE_BWD_TILE) {
-      const int32_t nt = hw - p0 < TTE_BWD_TILE ? hw - p0 : TTE_BWD_TILE;
-      for (int32_t t = 0; t < nt; ++t) acc[t] = 0.0f;
-      for (int32_t o = 0; o < p->cout; ++o) {
-        const float wv = (float)*tte_weight_row(&p->w, o, i, i, 1, 0, p->cin);
-        const float* go = g + (size_t)o * (size_t)hw + (size_t)p0;
-        for (int32_t t = 0; t < nt; ++t) acc[t] += wv * go[t];
+  const int32_t hw = p->in_h * p->in_w, cin = p->cin, cout = p->cout;
+  float wf[TTE_BWD_OC][4];
+  float acc[4][TTE_BWD_PT];
+  for (int32_t i = 0; i < cin; i += 4) {
+    int32_t ic[4];
+    for (int32_t u = 0; u < 4; ++u) ic[u] = i + u < cin ? i + u : cin - 1;
+    for (int32_t p0 = 0; p0 < hw; p0 += TTE_BWD_PT) {
+      const int32_t nt = hw - p0 < TTE_BWD_PT ? hw - p0 : TTE_BWD_PT;
+      for (int32_t u = 0; u < 4; ++u)
+        for (int32_t t = 0; t < nt; ++t) acc[u][t] = 0.0f;
+      for (int32_t o0 = 0; o0 < cout; o0 += TTE_BWD_OC) {
+        const int32_t no = cout - o0 < TTE_BWD_OC ? cout - o0 : TTE_BWD_OC;
+        for (int32_t o = 0; o < no; ++o)
+          for (int32_t u = 0; u < 4; ++u) wf[o][u] = (float)*tte_weight_row(&p->w, o0 + o, ic[u], ic[u], 1, 0, cin);
+        const float* gb = g + (size_t)o0 * (size_t)hw + (size_t)p0;
+        int32_t t = 0;
+        for (; t + 4 <= nt; t += 4) {
+          float a00 = acc[0][t], a01 = acc[0][t + 1], a02 = acc[0][t + 2], a03 = acc[0][t + 3];
+          float a10 = acc[1][t], a11 = acc[1][t + 1], a12 = acc[1][t + 2], a13 = acc[1][t + 3];
+          float a20 = acc[2][t], a21 = acc[2][t + 1], a22 = acc[2][t + 2], a23 = acc[2][t + 3];
+          float a30 = acc[3][t], a31 = acc[3][t + 1], a32 = acc[3][t + 2], a33 = acc[3][t + 3];
+          const float* go = gb + t;
+          for (int32_t o = 0; o < no; ++o) {
+            const float g0 = go[0], g1 = go[1], g2 = go[2], g3 = go[3];
+            const float w0 = wf[o][0], w1 = wf[o][1], w2 = wf[o][2], w3 = wf[o][3];
+            a00 += w0 * g0; a01 += w0 * g1; a02 += w0 * g2; a03 += w0 * g3;
+            a10 += w1 * g0; a11 += w1 * g1; a12 += w1 * g2; a13 += w1 * g3;
+            a20 += w2 * g0; a21 += w2 * g1; a22 += w2 * g2; a23 += w2 * g3;
+            a30 += w3 * g0; a31 += w3 * g1; a32 += w3 * g2; a33 += w3 * g3;
+            go += hw;
+          }
+          acc[0][t] = a00; acc[0][t + 1] = a01; acc[0][t + 2] = a02; acc[0][t + 3] = a03;
+          acc[1][t] = a10; acc[1][t + 1] = a11; acc[1][t + 2] = a12; acc[1][t + 3] = a13;
+          acc[2][t] = a20; acc[2][t + 1] = a21; acc[2][t + 2] = a22; acc[2][t + 3] = a23;
+          acc[3][t] = a30; acc[3][t + 1] = a31; acc[3][t + 2] = a32; acc[3][t + 3] = a33;
+        }
+        for (; t < nt; ++t) {
+          float a0 = acc[0][t], a1 = acc[1][t], a2 = acc[2][t], a3 = acc[3][t];
+          const float* go = gb + t;
+          for (int32_t o = 0; o < no; ++o) {
+            const float gv = *go;
+            a0 += wf[o][0] * gv;
+            a1 += wf[o][1] * gv;
+            a2 += wf[o][2] * gv;
+            a3 += wf[o][3] * gv;
+            go += hw;
+          }
+          acc[0][t] = a0;
+          acc[1][t] = a1;
+          acc[2][t] = a2;
+          acc[3][t] = a3;
+        }
       }
-      float* d = dx + (size_t)i * (size_t)hw + (size_t)p0;
-      if (accumulate)
-        for (int32_t t = 0; t < nt; ++t) d[t] = d[t] + acc[t];
-      else
-        for (int32_t t = 0; t < nt; ++t) d[t] = acc[t];
+      for (int32_t u = 0; u < 4 && i + u < cin; ++u) {
+        float* d = dx + (size_t)(i + u) * (size_t)hw + (size_t)p0;
+        if (accumulate)
+          for (int32_t t = 0; t < nt; ++t) d[t] = d[t] + acc[u][t];
+        else
+          for (int32_t t = 0; t < nt; ++t) d[t] = acc[u][t];
+      }
     }
   }
+}
+
+/* Stride-1 depthwise channel, K = p->k (a constant when inlined from bwd_dw_s1_run): for each dx row y,
+ * the K gradient rows it reads (y + pad - kh, kh ascending) are copied into `band` with zeros around them
+ * (a = K - 1 - pad columns on the left), so every tap is in range: dx[y][x] = sum_{kh, kw}
+ * w[kh][kw] * band[kh][x + K - 1 - kw], kh then kw ascending, from +0.0f. A zero tap adds w * 0 = +-0 to
+ * a sum that is never -0 (it starts at +0 and IEEE addition under round-to-nearest only gives -0 from two
+ * -0 operands), so the sum equals the one that skips the tap, bit for bit. */
+#define TTE_DW_BAND 384 /* floats (1.5 KB of stack): K rows of in_w + K - 1 */
+
+TTE_SPECIALIZE void bwd_dw_s1(const tte_conv_params* p, const float* wf, const float* gc, float* dxc, int32_t accumulate,
+                              float* band, const int32_t K) {
+  const int32_t h = p->in_h, w = p->in_w, oh = p->out.h, ow = p->out.w, a = K - 1 - p->pad, bw = w + K - 1;
+  for (int32_t y = 0; y < h; ++y) {
+    for (int32_t kh = 0; kh < K; ++kh) {
+      float* b = band + (size_t)kh * (size_t)bw;
+      const int32_t ho = y + p->pad - kh;
+      for (int32_t c = 0; c < bw; ++c) {
+        const int32_t wo = c - a;
+        b[c] = (ho >= 0 && ho < oh && wo >= 0 && wo < ow) ? gc[(size_t)ho * (size_t)ow + (size_t)wo] : 0.0f;
+      }
+    }
+    float* d = dxc + (size_t)y * (size_t)w;
+    int32_t x = 0;
+    for (; x + 4 <= w; x += 4) {
+      float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+      for (int32_t kh = 0; kh < K; ++kh) {
+        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + K - 1);
+        const float* wr = wf + kh * K;
+        TTE_UNROLL
+        for (int32_t kw = 0; kw < K; ++kw) {
+          const float wv = wr[kw];
+          a0 += wv * b[-kw];
+          a1 += wv * b[1 - kw];
+          a2 += wv * b[2 - kw];
+          a3 += wv * b[3 - kw];
+        }
+      }
+      if (accumulate) {
+        d[x] = d[x] + a0;
+        d[x + 1] = d[x + 1] + a1;
+        d[x + 2] = d[x + 2] + a2;
+        d[x + 3] = d[x + 3] + a3;
+      } else {
+        d[x] = a0;
+        d[x + 1] = a1;
+        d[x + 2] = a2;
+        d[x + 3] = a3;
+      }
+    }
+    for (; x < w; ++x) {
+      float acc = 0.0f;
+      for (int32_t kh = 0; kh < K; ++kh) {
+        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + K - 1);
+        for (int32_t kw = 0; kw < K; ++kw) acc += wf[kh * K + kw] * b[-kw];
+      }
+      d[x] = accumulate ? d[x] + acc : acc;
+    }
+  }
+}
+
+/* The stride-1 fast path of one channel, or 0 if it does not apply ("same"-or-narrower padding, the band
+ * fits on the stack). */
+TTE_HOT static int bwd_dw_s1_run(const tte_conv_params* p, int32_t c, const float* gc, float* dxc, int32_t accumulate) {
+  const int32_t k = p->k, kk = k * k;
+  float band[TTE_DW_BAND];
+  float wf[64];
+  if (p->stride != 1 || p->pad > k - 1 || kk > 64 || k * (p->in_w + k - 1) > TTE_DW_BAND) return 0;
+  {
+    const int8_t* wr = tte_weight_row(&p->w, c, 0, c, kk, 1, 1);
+    for (int32_t t = 0; t < kk; ++t) wf[t] = (float)wr[t];
+  }
+  if (k == 3) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 3);
+  else if (k == 5) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 5);
+  else if (k == 7) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 7);
+  else bwd_dw_s1(p, wf, gc, dxc, accumulate, band, k);
+  return 1;
 }
 
 /* One channel of a depthwise input gradient (any stride): dx plane from g plane, the reference's order
@@ -76,6 +219,7 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
 TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, const float* gc, float* dxc,
                                          int32_t accumulate) {
   const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
+  if (bwd_dw_s1_run(p, c, gc, dxc, accumulate)) return;
   const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
   for (int32_t y = 0; y < p->in_h; ++y) {
     for (int32_t x = 0; x < p->in_w; ++x) {

@@ -322,6 +322,37 @@ std::string BackwardCase(std::mt19937& rng) {
 
 TEST(PortablePaths, BackwardInput) { Sweep(TestIterations(400), BackwardCase); }
 
+// More output channels than one chunk of the pointwise path's weights, planes larger than its pixel tile,
+// and the wide depthwise / dense shapes of the models.
+TEST(PortablePaths, BackwardInputWide) {
+  Sweep(TestIterations(40), [](std::mt19937& rng) -> std::string {
+    ConvSpec s;
+    switch (Uniform(rng, 0, 2)) {
+      case 0:
+        s = RandomPointwise(rng);
+        s.cout = Uniform(rng, 60, 200);
+        s.h = Uniform(rng, 1, 12);
+        s.w = Uniform(rng, 1, 12);
+        break;
+      case 1: s = RandomDepthwise(rng); s.h = Uniform(rng, 20, 40); break;
+      default: s = RandomDense(rng); break;
+    }
+    if (s.out_h() < 1 || s.out_w() < 1) return "";
+    ConvCase c(s, rng);
+    const bool accumulate = Chance(rng, 0.5);
+    std::vector<float> g(c.out_elems());
+    FillGradient(rng, &g);
+    std::vector<float> dx_ref(c.in_elems());
+    FillGradient(rng, &dx_ref);
+    std::vector<float> dx = dx_ref;
+    RefBackwardInput(&c.params, g.data(), dx_ref.data(), accumulate);
+    tte_conv_backward_input_f32(&c.params, g.data(), dx.data(), accumulate);
+    const int64_t d = FirstBitDifference(dx_ref.data(), dx.data(), sizeof(float), dx.size());
+    if (d >= 0) return "dx differs at " + std::to_string(d) + ": " + s.ToString();
+    return "";
+  });
+}
+
 TEST(PortablePaths, DepthwiseBackwardInputInPlace) {
   Sweep(TestIterations(200), [](std::mt19937& rng) -> std::string {
     ConvSpec s = RandomDepthwise(rng);
