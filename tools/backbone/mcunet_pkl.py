@@ -130,11 +130,21 @@ def write_mcunet_pkl(d, path):
 
     `d` must follow the schema of `../shared/models/*.pkl` (see conv_dict/residual_dict). Afterwards the file is
     re-opened to check that every entry is STORED and that the restricted loader reads it back identically.
+    With PyTorch installed the bytes are torch.save's; without it the same two entries (the identical
+    protocol-2 pickle and `archive/version`) are written with zipfile, which torch.load and tte read alike.
     """
-    import torch  # only the writer needs torch
     validate_model_dict(d)
     buf = io.BytesIO()
-    torch.save(d, buf, pickle_protocol=2)  # via a buffer, the zip folder is "archive/"
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.save(d, buf, pickle_protocol=2)  # via a buffer, the zip folder is "archive/"
+    else:
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+            for name, payload in (("archive/data.pkl", pickle.dumps(d, protocol=2)), ("archive/version", b"3\n")):
+                z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), payload)
     data = buf.getvalue()
     out_dir = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=out_dir)
