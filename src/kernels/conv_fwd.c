@@ -10,7 +10,8 @@
  *                     also tte_conv_dw_inplace_s8.
  * Integer accumulation is exact, so the loop order, register blocking and the zero-point identity
  * sum (x - zx) * w = sum x * w - zx * sum w do not change results; requant() is the same fp32 code for
- * every path. tests/kernels/portable_paths_test.cc compares every fast path with the generic loop.
+ * every path. tests/kernels/portable_paths_test.cc compares every fast path with the generic loop (on
+ * the host; the Cortex-M DSP variant of the pointwise loop is checked by the QEMU parity tests).
  */
 #include <math.h>
 #include <string.h>
@@ -35,11 +36,17 @@ void tte_conv_whole(tte_conv_params* p, int32_t in_h, int32_t in_w) {
   p->out_buf = p->out;
 }
 
-/* Requantizes one accumulator; sets *in_range for the clamp mask. */
+/* Requantizes one accumulator; sets *in_range for the clamp mask. The in-range case is tested first so
+ * that it costs two comparisons; every input (NaN included) gives the result of
+ *   in_range = v >= -128 && v <= 127; v < -128 ? -128 : v > 127 ? 127 : (int8_t)(int32_t)v. */
 static inline int8_t requant(int32_t acc, float bias, float eff, float yz, int* in_range) {
   float t = (float)acc + bias;
   float v = rintf(t * eff) + yz;
-  *in_range = (v >= -128.0f) && (v <= 127.0f);
+  if (v >= -128.0f && v <= 127.0f) {
+    *in_range = 1;
+    return (int8_t)(int32_t)v;
+  }
+  *in_range = 0;
   if (v < -128.0f) return (int8_t)-128;
   if (v > 127.0f) return (int8_t)127;
   return (int8_t)(int32_t)v;
@@ -104,6 +111,16 @@ TTE_HOT static void conv_generic(const tte_conv_params* p, const int8_t* x, int8
  * conv_generic). */
 #define TTE_PW_MAXC 512
 
+/* Cortex-M DSP extension (ARMv7E-M): the two output channels' weights of input channel i packed as int16
+ * halves of one word, x * w accumulated by SMLABB / SMLABT (16 x 16 + 32 bit, the same exact integer
+ * products and sums as the portable loop). Other targets use the portable loop. */
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define TTE_PW_DSP 1
+#else
+#define TTE_PW_DSP 0
+#endif
+
 typedef struct {
   int32_t rows, cols;    /* window size (rows of `cols` pixels) */
   size_t x_plane, x_row; /* input channel plane and row stride in the x buffer */
@@ -136,6 +153,9 @@ TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int
   const size_t xp = g->x_plane;
   const float yz = (float)p->y_zero;
   int8_t wbuf[2][TTE_PW_MAXC];
+#if TTE_PW_DSP
+  uint32_t wpk[TTE_PW_MAXC]; /* (w0[i], w1[i]) as two int16 halves */
+#endif
   for (int32_t o = 0; o < cout; o += 2) {
     const int two = o + 1 < cout; /* odd cout: the last channel is computed twice, written once */
     const int32_t o1 = two ? o + 1 : o;
@@ -143,6 +163,11 @@ TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int
     const int8_t* w1 = two ? pw_weight_row(p, o1, wbuf[1]) : w0;
     const int32_t z0 = pw_zero_term(w0, cin, p->x_zero), z1 = pw_zero_term(w1, cin, p->x_zero);
     const float bias0 = bias_of(p, o), eff0 = p->eff[o], bias1 = bias_of(p, o1), eff1 = p->eff[o1];
+#if TTE_PW_DSP
+    const int packed = cin <= TTE_PW_MAXC;
+    if (packed)
+      for (int32_t i = 0; i < cin; ++i) wpk[i] = (uint32_t)(uint16_t)(int16_t)w0[i] | ((uint32_t)(uint16_t)(int16_t)w1[i] << 16);
+#endif
     for (int32_t r = 0; r < g->rows; ++r) {
       const int8_t* xr = x + g->x0 + (size_t)r * g->x_row;
       const size_t n0 = (size_t)o * g->y_plane + g->y0 + (size_t)r * g->y_row;
@@ -151,6 +176,27 @@ TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int
       for (; c + 4 <= cols; c += 4) {
         int32_t a0 = z0, a1 = z0, a2 = z0, a3 = z0, b0 = z1, b1 = z1, b2 = z1, b3 = z1;
         const int8_t* xi = xr + c;
+#if TTE_PW_DSP
+        if (packed) {
+          const uint32_t *wp = wpk, *we = wpk + cin;
+          while (wp != we) {
+            const int32_t wv = (int32_t)*wp++;
+            int32_t t = xi[0];
+            a0 = __smlabb(t, wv, a0);
+            b0 = __smlabt(t, wv, b0);
+            t = xi[1];
+            a1 = __smlabb(t, wv, a1);
+            b1 = __smlabt(t, wv, b1);
+            t = xi[2];
+            a2 = __smlabb(t, wv, a2);
+            b2 = __smlabt(t, wv, b2);
+            t = xi[3];
+            a3 = __smlabb(t, wv, a3);
+            b3 = __smlabt(t, wv, b3);
+            xi += xp;
+          }
+        } else
+#endif
         for (int32_t i = 0; i < cin; ++i) {
           const int32_t u = w0[i], v = w1[i];
           int32_t t = xi[0];
