@@ -2,7 +2,7 @@
 //
 // SRAM = arena (exactly the plan's size: activations, saved-for-backward tensors, masks, fp32 gradients,
 //        logits, loss; named scratch tensors are inside it and shown as a separate line)
-//      + kernel scratch outside the arena (none today: kernels only use small stack tiles, in the reserve)
+//      + kernel scratch outside the arena (none today: kernels only use fixed-size stack tiles, in the reserve)
 //      + persistent state, split by role: trainable int8 weight slices (only the trained channels),
 //        trainable biases (int32, device mode), fp32 master copies (master mode), momentum, gradient
 //        buffers (only when updates are not fused, i.e. without operator reordering), the fp32 head
@@ -25,8 +25,8 @@ namespace tte {
 
 // Stack/runtime reserve: the firmware harness's default STACK_SIZE (firmware/Makefile.template, 8 KB), which
 // its linker script reserves in RAM and whose painted-stack high-water mark it reports ("mcu: stack_used=").
-// Measured: the generated training programs peak at 680 B of stack (docs/mcu.md, all five configurations),
-// so 8 KB is a conservative reserve. The training step itself allocates nothing and needs no heap.
+// Measured: the generated training programs peak at 3,636 B of stack (docs/mcu.md, all five configurations;
+// most of it the kernels' fixed-size stack tiles, e.g. the padded depthwise window), so 8 KB is a safe reserve. The training step itself allocates nothing and needs no heap.
 inline constexpr int64_t kStackReserveBytes = 8 * 1024;
 
 // Code size of the kernel library (all of src/kernels/*.c) for the Cortex-M7, measured with
