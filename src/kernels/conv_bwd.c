@@ -341,11 +341,15 @@ void tte_conv_weight_grad_f32(const tte_conv_params* p, int32_t n, const uint16_
     weight_grad_pointwise(p, n, xs, g, dw, opt, t);
     return;
   }
-  /* groups == 1 dense conv (grouped non-depthwise convs train all channels: n == cin / groups == cin) */
+  /* Dense (groups == 1: xs holds the n selected channels) or grouped non-depthwise (n == cin / groups, xs
+   * holds every input channel in order, and output o of group o / opg reads the channels of that group:
+   * plane (o / opg) * n + j). For groups == 1 the group offset is 0. */
+  const int32_t opg = p->cout / p->groups;
   for (int32_t o = 0; o < p->cout; ++o) {
     const float* go = g + (size_t)o * (size_t)hw_out;
+    const int8_t* xg = xs + (size_t)(p->groups > 1 ? (o / opg) * n : 0) * (size_t)hw_in;
     for (int32_t j = 0; j < n; ++j) {
-      const int8_t* xj = xs + (size_t)j * (size_t)hw_in;
+      const int8_t* xj = xg + (size_t)j * (size_t)hw_in;
       for (int32_t kh = 0; kh < k; ++kh)
         for (int32_t kw = 0; kw < k; ++kw)
           emit(weight_grad_element(p, go, xj, kh, kw), (o * n + j) * kk + kh * k + kw, o, dw, opt, t);

@@ -219,8 +219,11 @@ void tte_conv_bias_grad_f32(int32_t c, int32_t hw, const float* g, float* db, co
 /* Weight gradient of the trainable slice, for selection channels sel[j] (j < n):
  *   dW(o, j, kh, kw) = sum_{ho, wo} g[o][ho][wo] * (float)(xs[j][y][x] - x_zero), y = ho*s - pad + kh
  * (ho, wo ascending; out-of-range y/x contribute nothing). xs holds only the selected input channels
- * [n][in_h][in_w]. If t != NULL each element is applied at once with tte_sgd_weight (fused: no
- * gradient buffer exists); otherwise it is added to dw[slice layout]. */
+ * [n][in_h][in_w]. Grouped convs that are not depthwise (1 < groups, groups != cin or cout != cin)
+ * train every channel: n == cin / groups, sel is ignored, xs holds all cin input channels in order, and
+ * dW(o, j) reads xs[(o / (cout / groups)) * n + j] (layout [cout][cin / groups][k][k]). If t != NULL
+ * each element is applied at once with tte_sgd_weight (fused: no gradient buffer exists); otherwise it
+ * is added to dw[slice layout]. */
 void tte_conv_weight_grad_f32(const tte_conv_params* p, int32_t n, const uint16_t* sel, const int8_t* xs,
                               const float* g, float* dw, const tte_sgd* opt, const tte_conv_train* t);
 
