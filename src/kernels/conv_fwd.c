@@ -11,7 +11,8 @@
  * Integer accumulation is exact, so the loop order, register blocking and the zero-point identity
  * sum (x - zx) * w = sum x * w - zx * sum w do not change results; requant() is the same fp32 code for
  * every path. tests/kernels/portable_paths_test.cc compares every fast path with the generic loop (on
- * the host; the Cortex-M DSP variant of the pointwise loop is checked by the QEMU parity tests).
+ * the host; the Cortex-M DSP variant of the pointwise loop through a C emulation of its instructions,
+ * and by the QEMU parity tests).
  */
 #include <math.h>
 #include <string.h>
@@ -111,14 +112,60 @@ TTE_HOT static void conv_generic(const tte_conv_params* p, const int8_t* x, int8
  * conv_generic). */
 #define TTE_PW_MAXC 512
 
-/* Cortex-M DSP extension (ARMv7E-M): the two output channels' weights of input channel i packed as int16
- * halves of one word, x * w accumulated by SMLABB / SMLABT (16 x 16 + 32 bit, the same exact integer
- * products and sums as the portable loop). Other targets use the portable loop. */
-#if defined(__ARM_FEATURE_DSP)
+/* Cortex-M DSP extension (ARMv7E-M): input channels are taken in pairs (i, i + 1). The weights of the two
+ * output channels are packed per pair as int16 halves, (w0[i], w0[i+1]) and (w1[i], w1[i+1]); four pixels
+ * of channels i and i + 1 (two word loads) are rearranged into the four int16 pairs (x_i[c], x_i+1[c])
+ * with PKHBT / PKHTB and SXTB16, and each pair is accumulated by SMLAD (x_i * w_i + x_i+1 * w_i+1 + acc:
+ * the same exact integer products and sums as the portable loop, in another order). An odd last channel
+ * takes SMLABB / SMLABT. Other targets use the portable loop. TTE_PW_DSP_EMULATE (tests only) compiles
+ * the same loop with C versions of the instructions, so that the host tests check it. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_PW_DSP_EMULATE)
 #include <arm_acle.h>
 #define TTE_PW_DSP 1
+/* bytes 0, 1 of a and bytes 2, 3 of b << 16 | bytes 2, 3 of a >> 16 and bytes 2, 3 of b */
+static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+}
+static inline int32_t tte_sxtb16(uint32_t a) { return (int32_t)__sxtb16((int8x4_t)a); }
+static inline int32_t tte_sxtb16_ror8(uint32_t a) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
+  return (int32_t)r;
+}
+#define tte_smlad(x, w, acc) __smlad((int16x2_t)(x), (int16x2_t)(w), (acc))
+#define tte_smlabb(x, w, acc) __smlabb((x), (w), (acc))
+#define tte_smlabt(x, w, acc) __smlabt((x), (w), (acc))
+#elif defined(TTE_PW_DSP_EMULATE)
+#define TTE_PW_DSP 1
+static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) { return (a & 0xffffu) | (b << 16); }
+static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) { return (b & 0xffff0000u) | (a >> 16); }
+static inline int32_t tte_half(int32_t lo, int32_t hi) { return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16)); }
+static inline int32_t tte_sxtb16(uint32_t a) { return tte_half((int8_t)(a & 0xff), (int8_t)((a >> 16) & 0xff)); }
+static inline int32_t tte_sxtb16_ror8(uint32_t a) { return tte_sxtb16((a >> 8) | (a << 24)); }
+static inline int32_t tte_lo16(int32_t v) { return (int16_t)((uint32_t)v & 0xffffu); }
+static inline int32_t tte_hi16(int32_t v) { return (int16_t)((uint32_t)v >> 16); }
+static inline int32_t tte_smlad(int32_t x, int32_t w, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w)) + (uint32_t)(tte_hi16(x) * tte_hi16(w)));
+}
+static inline int32_t tte_smlabb(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w))); }
+static inline int32_t tte_smlabt(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_hi16(w))); }
 #else
 #define TTE_PW_DSP 0
+#endif
+#if TTE_PW_DSP
+/* Four consecutive int8 (any alignment: Cortex-M7 and the host allow unaligned word loads). */
+static inline uint32_t tte_load4(const int8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
 #endif
 
 typedef struct {
@@ -165,8 +212,14 @@ TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int
     const float bias0 = bias_of(p, o), eff0 = p->eff[o], bias1 = bias_of(p, o1), eff1 = p->eff[o1];
 #if TTE_PW_DSP
     const int packed = cin <= TTE_PW_MAXC;
-    if (packed)
-      for (int32_t i = 0; i < cin; ++i) wpk[i] = (uint32_t)(uint16_t)(int16_t)w0[i] | ((uint32_t)(uint16_t)(int16_t)w1[i] << 16);
+    if (packed) {
+      int32_t i = 0;
+      for (; i + 2 <= cin; i += 2) {
+        wpk[i] = (uint32_t)(uint16_t)(int16_t)w0[i] | ((uint32_t)(uint16_t)(int16_t)w0[i + 1] << 16);
+        wpk[i + 1] = (uint32_t)(uint16_t)(int16_t)w1[i] | ((uint32_t)(uint16_t)(int16_t)w1[i + 1] << 16);
+      }
+      if (i < cin) wpk[i] = (uint32_t)(uint16_t)(int16_t)w0[i] | ((uint32_t)(uint16_t)(int16_t)w1[i] << 16);
+    }
 #endif
     for (int32_t r = 0; r < g->rows; ++r) {
       const int8_t* xr = x + g->x0 + (size_t)r * g->x_row;
@@ -178,22 +231,41 @@ TTE_HOT static void pw_run(const tte_conv_params* p, const pw_geom* g, const int
         const int8_t* xi = xr + c;
 #if TTE_PW_DSP
         if (packed) {
-          const uint32_t *wp = wpk, *we = wpk + cin;
+          const uint32_t *wp = wpk, *we = wpk + (cin & ~1);
+          const size_t xp2 = 2 * xp;
           while (wp != we) {
-            const int32_t wv = (int32_t)*wp++;
+            const uint32_t xa = tte_load4(xi), xb = tte_load4(xi + xp);
+            const int32_t u = (int32_t)wp[0], v = (int32_t)wp[1];
+            const uint32_t lo = tte_pkhbt16(xa, xb), hi = tte_pkhtb16(xb, xa); /* a0 a1 b0 b1, a2 a3 b2 b3 */
+            int32_t t = tte_sxtb16(lo);                                      /* (a0, b0) */
+            a0 = tte_smlad(t, u, a0);
+            b0 = tte_smlad(t, v, b0);
+            t = tte_sxtb16_ror8(lo);
+            a1 = tte_smlad(t, u, a1);
+            b1 = tte_smlad(t, v, b1);
+            t = tte_sxtb16(hi);
+            a2 = tte_smlad(t, u, a2);
+            b2 = tte_smlad(t, v, b2);
+            t = tte_sxtb16_ror8(hi);
+            a3 = tte_smlad(t, u, a3);
+            b3 = tte_smlad(t, v, b3);
+            wp += 2;
+            xi += xp2;
+          }
+          if (cin & 1) {
+            const int32_t wv = (int32_t)*wp;
             int32_t t = xi[0];
-            a0 = __smlabb(t, wv, a0);
-            b0 = __smlabt(t, wv, b0);
+            a0 = tte_smlabb(t, wv, a0);
+            b0 = tte_smlabt(t, wv, b0);
             t = xi[1];
-            a1 = __smlabb(t, wv, a1);
-            b1 = __smlabt(t, wv, b1);
+            a1 = tte_smlabb(t, wv, a1);
+            b1 = tte_smlabt(t, wv, b1);
             t = xi[2];
-            a2 = __smlabb(t, wv, a2);
-            b2 = __smlabt(t, wv, b2);
+            a2 = tte_smlabb(t, wv, a2);
+            b2 = tte_smlabt(t, wv, b2);
             t = xi[3];
-            a3 = __smlabb(t, wv, a3);
-            b3 = __smlabt(t, wv, b3);
-            xi += xp;
+            a3 = tte_smlabb(t, wv, a3);
+            b3 = tte_smlabt(t, wv, b3);
           }
         } else
 #endif

@@ -16,8 +16,13 @@
 
 #include "kernels/conv_case.h"
 
+// conv_fwd.c compiled with its Cortex-M DSP pointwise loop emulated in C (conv_fwd_dsp_emulated.c).
+extern "C" void tte_emu_conv_s8(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask);
+
 namespace tte::testing {
 namespace {
+
+using ConvFn = void (*)(const tte_conv_params*, const int8_t*, int8_t*, uint8_t*);
 
 // ---------------------------------------------------------------- references (the pre-optimization loops)
 
@@ -186,7 +191,8 @@ std::string WindowString(const tte_conv_params& p) {
 
 // One forward case through tte_conv_s8 against RefConv; "" if bit-identical. Windowed or whole, with or
 // without a mask.
-std::string ForwardCase(std::mt19937& rng, bool windowed, int32_t fault_x_zero = 0, std::string* what = nullptr) {
+std::string ForwardCase(std::mt19937& rng, bool windowed, int32_t fault_x_zero = 0, std::string* what = nullptr,
+                        ConvFn conv = tte_conv_s8) {
   const ConvSpec s = RandomSpec(rng);
   ConvCase c(s, rng);
   tte_conv_params p = c.params;
@@ -199,7 +205,7 @@ std::string ForwardCase(std::mt19937& rng, bool windowed, int32_t fault_x_zero =
   std::vector<int8_t> y_ref = Garbage<int8_t>(rng, out_n), y = y_ref;
   std::vector<uint8_t> m_ref = Garbage<uint8_t>(rng, (out_n + 7) / 8 + 1), m = m_ref;
   RefConv(&p, x.data(), y_ref.data(), use_mask ? m_ref.data() : nullptr, fault_x_zero);
-  tte_conv_s8(&p, x.data(), y.data(), use_mask ? m.data() : nullptr);
+  conv(&p, x.data(), y.data(), use_mask ? m.data() : nullptr);
   const std::string desc = s.ToString() + (windowed ? WindowString(p) : " whole") + " mask=" + std::to_string(use_mask);
   if (what) *what = desc;
   const int64_t dy = FirstBitDifference(y_ref.data(), y.data(), 1, y.size());
@@ -226,9 +232,18 @@ TEST(PortablePaths, ForwardWindows) {
   Sweep(TestIterations(600), [](std::mt19937& rng) { return ForwardCase(rng, true); });
 }
 
+// The Cortex-M DSP pointwise loop (emulated: same code, C versions of PKHBT / PKHTB / SXTB16 / SMLAD).
+TEST(PortablePaths, ForwardWholeTensorsDspLoop) {
+  Sweep(TestIterations(400), [](std::mt19937& rng) { return ForwardCase(rng, false, 0, nullptr, tte_emu_conv_s8); });
+}
+
+TEST(PortablePaths, ForwardWindowsDspLoop) {
+  Sweep(TestIterations(600), [](std::mt19937& rng) { return ForwardCase(rng, true, 0, nullptr, tte_emu_conv_s8); });
+}
+
 // Wide split pointwise convs (more input channels than the stack gather of the fast path holds) and the
-// real layer shapes of the models' patch stages.
-TEST(PortablePaths, ForwardFixedShapes) {
+// real layer shapes of the models' patch stages; each through tte_conv_s8 and the emulated DSP loop.
+void ForwardFixedShapes(ConvFn conv) {
   struct Shape {
     int32_t cin, cout, k, stride, pad, groups, h, w;
     bool split;
@@ -236,7 +251,8 @@ TEST(PortablePaths, ForwardFixedShapes) {
   const Shape shapes[] = {{600, 5, 1, 1, 0, 1, 3, 5, true},   {576, 160, 1, 1, 0, 1, 2, 3, false},
                           {8, 32, 1, 1, 0, 1, 64, 64, false},  {16, 16, 3, 1, 1, 16, 64, 64, false},
                           {32, 32, 3, 2, 1, 32, 64, 64, false}, {3, 16, 3, 2, 1, 1, 128, 128, false},
-                          {48, 48, 7, 2, 3, 48, 20, 20, true}, {160, 160, 5, 1, 2, 160, 9, 9, true}};
+                          {48, 48, 7, 2, 3, 48, 20, 20, true}, {160, 160, 5, 1, 2, 160, 9, 9, true},
+                          {15, 7, 1, 1, 0, 1, 9, 11, true},    {1, 3, 1, 1, 0, 1, 5, 8, false}};
   const uint32_t seed = TestSeed();
   int n = 0;
   for (const Shape& sh : shapes) {
@@ -264,12 +280,15 @@ TEST(PortablePaths, ForwardFixedShapes) {
       std::vector<int8_t> y_ref = Garbage<int8_t>(rng, out_n), y = y_ref;
       std::vector<uint8_t> m_ref = Garbage<uint8_t>(rng, (out_n + 7) / 8), m = m_ref;
       RefConv(&p, x.data(), y_ref.data(), m_ref.data());
-      tte_conv_s8(&p, x.data(), y.data(), m.data());
+      conv(&p, x.data(), y.data(), m.data());
       ASSERT_EQ(FirstBitDifference(y_ref.data(), y.data(), 1, y.size()), -1) << s.ToString() << WindowString(p);
       ASSERT_EQ(FirstBitDifference(m_ref.data(), m.data(), 1, m.size()), -1) << s.ToString() << WindowString(p);
     }
   }
 }
+
+TEST(PortablePaths, ForwardFixedShapes) { ForwardFixedShapes(tte_conv_s8); }
+TEST(PortablePaths, ForwardFixedShapesDspLoop) { ForwardFixedShapes(tte_emu_conv_s8); }
 
 TEST(PortablePaths, DepthwiseInPlace) {
   Sweep(TestIterations(200), [](std::mt19937& rng) -> std::string {
