@@ -137,24 +137,32 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
   }
 }
 
-/* Stride-1 depthwise channel, K = p->k (a constant when inlined from bwd_dw_s1_run): for each dx row y,
- * the K gradient rows it reads (y + pad - kh, kh ascending) are copied into `band` with zeros around them
- * (a = K - 1 - pad columns on the left), so every tap is in range: dx[y][x] = sum_{kh, kw}
- * w[kh][kw] * band[kh][x + K - 1 - kw], kh then kw ascending, from +0.0f. A zero tap adds w * 0 = +-0 to
- * a sum that is never -0 (it starts at +0 and IEEE addition under round-to-nearest only gives -0 from two
- * -0 operands), so the sum equals the one that skips the tap, bit for bit. */
+/* Depthwise channel, K = p->k, S = p->stride (constants when inlined from bwd_dw_band_run): for each dx
+ * row y, the K gradient rows it reads (kh ascending) are laid out in `band` as dense rows of the
+ * transposed convolution: band[kh][c] = g[ho][wo] when y + pad - kh = ho * S and c - a = wo * S (a = K - 1 -
+ * pad columns on the left) with ho, wo in range, else 0. So every tap is in range: dx[y][x] = sum_{kh, kw}
+ * w[kh][kw] * band[kh][x + K - 1 - kw], kh then kw ascending, from +0.0f, where the taps of the generic
+ * loop read the same g values in the same order and the others read 0. A zero tap adds w * 0 = +-0 to a
+ * sum that is never -0 (it starts at +0 and IEEE addition under round-to-nearest only gives -0 from two -0
+ * operands), so the sum equals the one that skips the tap, bit for bit. */
 #define TTE_DW_BAND 384 /* floats (1.5 KB of stack): K rows of in_w + K - 1 */
 
-TTE_SPECIALIZE void bwd_dw_s1(const tte_conv_params* p, const float* wf, const float* gc, float* dxc, int32_t accumulate,
-                              float* band, const int32_t K) {
+TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const float* gc, float* dxc, int32_t accumulate,
+                                float* band, const int32_t K, const int32_t S) {
   const int32_t h = p->in_h, w = p->in_w, oh = p->out.h, ow = p->out.w, a = K - 1 - p->pad, bw = w + K - 1;
   for (int32_t y = 0; y < h; ++y) {
     for (int32_t kh = 0; kh < K; ++kh) {
       float* b = band + (size_t)kh * (size_t)bw;
-      const int32_t ho = y + p->pad - kh;
+      const int32_t ny = y + p->pad - kh;
+      const int32_t ho = ny >= 0 && ny % S == 0 ? ny / S : -1;
+      if (ho < 0 || ho >= oh) {
+        for (int32_t c = 0; c < bw; ++c) b[c] = 0.0f;
+        continue;
+      }
+      const float* gr = gc + (size_t)ho * (size_t)ow;
       for (int32_t c = 0; c < bw; ++c) {
-        const int32_t wo = c - a;
-        b[c] = (ho >= 0 && ho < oh && wo >= 0 && wo < ow) ? gc[(size_t)ho * (size_t)ow + (size_t)wo] : 0.0f;
+        const int32_t nx = c - a;
+        b[c] = (nx >= 0 && nx % S == 0 && nx / S < ow) ? gr[nx / S] : 0.0f;
       }
     }
     float* d = dxc + (size_t)y * (size_t)w;
@@ -196,21 +204,24 @@ TTE_SPECIALIZE void bwd_dw_s1(const tte_conv_params* p, const float* wf, const f
   }
 }
 
-/* The stride-1 fast path of one channel, or 0 if it does not apply ("same"-or-narrower padding, the band
- * fits on the stack). */
-TTE_HOT static int bwd_dw_s1_run(const tte_conv_params* p, int32_t c, const float* gc, float* dxc, int32_t accumulate) {
-  const int32_t k = p->k, kk = k * k;
+/* The band fast path of one channel, or 0 if it does not apply (padding at most K - 1, the band fits on
+ * the stack). */
+TTE_HOT static int bwd_dw_band_run(const tte_conv_params* p, int32_t c, const float* gc, float* dxc, int32_t accumulate) {
+  const int32_t k = p->k, kk = k * k, s = p->stride;
   float band[TTE_DW_BAND];
   float wf[64];
-  if (p->stride != 1 || p->pad > k - 1 || kk > 64 || k * (p->in_w + k - 1) > TTE_DW_BAND) return 0;
+  if (s < 1 || p->pad < 0 || p->pad > k - 1 || kk > 64 || k * (p->in_w + k - 1) > TTE_DW_BAND) return 0;
   {
     const int8_t* wr = tte_weight_row(&p->w, c, 0, c, kk, 1, 1);
     for (int32_t t = 0; t < kk; ++t) wf[t] = (float)wr[t];
   }
-  if (k == 3) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 3);
-  else if (k == 5) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 5);
-  else if (k == 7) bwd_dw_s1(p, wf, gc, dxc, accumulate, band, 7);
-  else bwd_dw_s1(p, wf, gc, dxc, accumulate, band, k);
+  if (k == 3 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 1);
+  else if (k == 5 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 1);
+  else if (k == 7 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 1);
+  else if (k == 3 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 2);
+  else if (k == 5 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 2);
+  else if (k == 7 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 2);
+  else bwd_dw_band(p, wf, gc, dxc, accumulate, band, k, s);
   return 1;
 }
 
@@ -219,7 +230,7 @@ TTE_HOT static int bwd_dw_s1_run(const tte_conv_params* p, int32_t c, const floa
 TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, const float* gc, float* dxc,
                                          int32_t accumulate) {
   const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
-  if (bwd_dw_s1_run(p, c, gc, dxc, accumulate)) return;
+  if (bwd_dw_band_run(p, c, gc, dxc, accumulate)) return;
   const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
   for (int32_t y = 0; y < p->in_h; ++y) {
     for (int32_t x = 0; x < p->in_w; ++x) {
