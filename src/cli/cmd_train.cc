@@ -20,6 +20,7 @@ struct TrainCmd {
   CompileOptions compile;
   std::string data = "fmnist", labels, eval_data, eval_labels, classes, eval_transform = "resize";
   int64_t train_samples = -1, eval_samples = -1;
+  int presize = 0;
   int epochs = 1;
   int64_t steps = -1;
   int batch = 1;
@@ -40,6 +41,7 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   d.labels = o.labels;
   d.classes = o.classes;
   d.eval_transform = o.eval_transform;
+  d.presize = o.presize;
   d.split = "train";
   d.max_samples = o.train_samples;
   TTE_ASSIGN_OR_RETURN(DatasetSpec train, d.Spec());
@@ -169,6 +171,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--train-samples", o->train_samples, "Use the first N training samples (-1 = all)")->capture_default_str();
   c->add_option("--eval-samples", o->eval_samples, "Use the first N evaluation samples (-1 = all)")->capture_default_str();
   c->add_option("--eval-transform", o->eval_transform, "Evaluation preprocessing: resize | center-crop")->capture_default_str();
+  c->add_option("--presize", o->presize,
+                "Resize every image to N x N first (bilinear, as Pillow), as if the dataset were stored at that size; "
+                "augmentation and evaluation transform follow (0 = off; the reference stores Fashion-MNIST at 128x128)")
+      ->capture_default_str();
   c->add_option("--epochs", o->epochs, "Epochs (the lr schedule spans them)")->capture_default_str();
   c->add_option("--steps", o->steps, "Stop after this many updates (-1 = all epochs)")->capture_default_str();
   c->add_option("--batch", o->batch, "Samples per update (gradient accumulation; 1 = the device's fused updates)")

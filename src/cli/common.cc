@@ -29,6 +29,10 @@ void DataOptions::Add(CLI::App* app, const std::string& default_split) {
                   "Preprocessing: 'resize' (image resized to R x R, bilinear as Pillow) or 'center-crop' "
                   "(resize to ceil(R/0.875), centre crop R: the reference's val transform)")
       ->capture_default_str();
+  app->add_option("--presize", presize,
+                  "Resize every image to N x N first (bilinear, as Pillow), as if the dataset were stored at that "
+                  "size, then apply the transform (0 = off; the reference stores Fashion-MNIST at 128 x 128)")
+      ->capture_default_str();
 }
 
 Result<DatasetSpec> DataOptions::Spec() const {
@@ -48,6 +52,7 @@ Result<DatasetSpec> DataOptions::Spec() const {
   s.classes = classes;
   s.max_samples = max_samples;
   s.eval_transform = eval_transform;
+  s.presize = presize;
   return s;
 }
 

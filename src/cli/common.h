@@ -22,7 +22,7 @@ int Fail(const std::string& cmd, const Status& s);
 
 using tte::Progress;
 
-// --data / --classes / --max-samples / --split / --labels / --eval-transform
+// --data / --classes / --max-samples / --split / --labels / --eval-transform / --presize
 struct DataOptions {
   std::string data = "fmnist";  // fmnist[:DIR] | folder:DIR | npy:FILE
   std::string labels;
@@ -30,6 +30,7 @@ struct DataOptions {
   std::string classes;
   int64_t max_samples = -1;
   std::string eval_transform = "resize";
+  int presize = 0;
   void Add(CLI::App* app, const std::string& default_split);
   Result<DatasetSpec> Spec() const;
 };

@@ -52,11 +52,11 @@ class NpyDataset : public LabelledDataset {
                     int8_t* out) const override {
     const int h = static_cast<int>(images_.shape[2]), w = static_cast<int>(images_.shape[3]);
     const int8_t* src = images_.data<int8_t>() + size_t(index_[i]) * 3 * h * w;
-    if (!aug && eval() == EvalTransform::kResize && h == r && w == r) {
+    if (!aug && presize() == 0 && eval() == EvalTransform::kResize && h == r && w == r) {
       std::memcpy(out, src, size_t(3) * h * w);  // resizing to the same size is the identity
       return Status::Ok();
     }
-    return TransformToInt8(Int8ChwToImage(src, w, h), r, aug, sample_seed, eval(), out);
+    return Transform(Int8ChwToImage(src, w, h), r, aug, sample_seed, out);
   }
 
  private:
@@ -199,7 +199,8 @@ Result<std::vector<int>> ParseClassList(const std::string& text,
   return out;
 }
 
-Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec) {
+namespace {
+Result<std::unique_ptr<Dataset>> OpenKind(const DatasetSpec& spec) {
   TTE_ASSIGN_OR_RETURN(EvalTransform eval, ParseEvalTransform(spec.eval_transform));
   if (spec.kind == "fmnist") {
     FashionMnistOptions o;
@@ -220,6 +221,19 @@ Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec) {
   }
   if (spec.kind == "npy") return OpenNpy(spec, eval);
   return InvalidArgument("dataset kind '" + spec.kind + "': expected fmnist, folder or npy");
+}
+}  // namespace
+
+Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec) {
+  if (spec.presize < 0 || spec.presize > 4096)
+    return InvalidArgument("presize " + std::to_string(spec.presize) + ": expected 0 (off) to 4096");
+  TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, OpenKind(spec));
+  if (spec.presize > 0) {
+    auto* labelled = dynamic_cast<LabelledDataset*>(ds.get());
+    if (!labelled) return InvalidArgument("dataset kind '" + spec.kind + "' does not support presize");
+    labelled->set_presize(spec.presize);
+  }
+  return ds;
 }
 
 Result<Tensor> LoadInferenceInputs(const std::vector<std::string>& paths, int r) {

@@ -36,6 +36,8 @@ struct DatasetSpec {            // filled by the CLI
   int64_t max_samples = -1;     // first N matching samples; -1 = all
   std::string eval_transform =
       "resize";  // transform when Load gets no augmenter: resize | center-crop
+  int presize = 0;  // > 0: each image is first resized to presize x presize (bilinear, as Pillow), as if
+                    // the dataset were stored at that size; augmentation / eval transform follow
 };
 
 class Dataset {
@@ -71,13 +73,22 @@ class LabelledDataset : public Dataset {
                              std::to_string(labels_.size()) + ")");
     return LoadSample(i, r, aug, sample_seed, out);
   }
+  void set_presize(int n) { presize_ = n; }
 
  protected:
   virtual Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
                             int8_t* out) const = 0;
   EvalTransform eval() const { return eval_; }
+  int presize() const { return presize_; }
+  // The decoded image of a sample -> out: the presize resize if set, then augmentation or the eval transform.
+  Status Transform(const Image& img, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const {
+    if (presize_ <= 0) return TransformToInt8(img, r, aug, sample_seed, eval_, out);
+    TTE_ASSIGN_OR_RETURN(Image stored, ResizeBilinear(img, presize_, presize_));
+    return TransformToInt8(stored, r, aug, sample_seed, eval_, out);
+  }
 
  private:
+  int presize_ = 0;
   std::string what_;
   std::vector<int> labels_;
   std::vector<std::string> names_;

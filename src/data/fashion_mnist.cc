@@ -26,7 +26,7 @@ class FashionMnistDataset : public LabelledDataset {
     Image img(cols_, rows_, 1);
     const size_t n = size_t(rows_) * cols_;
     std::memcpy(img.pixels.data(), pixels_.data() + i * n, n);
-    return TransformToInt8(img, r, aug, sample_seed, eval(), out);
+    return Transform(img, r, aug, sample_seed, out);
   }
 
  private:

@@ -34,7 +34,7 @@ class ImageFolderDataset : public LabelledDataset {
   Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
                     int8_t* out) const override {
     TTE_ASSIGN_OR_RETURN(Image img, ReadImage(samples_[i].path));
-    Status st = TransformToInt8(img, r, aug, sample_seed, eval(), out);
+    Status st = Transform(img, r, aug, sample_seed, out);
     return st.ok() ? st : st.WithContext(samples_[i].path);
   }
 

@@ -357,5 +357,41 @@ TEST(Dataset, ParallelLoadsMatchSerial) {
   EXPECT_NE(serial[0], LoadOne(**ds, 0, 32, &*aug, SampleSeed(5, 1, 0)));  // another epoch
 }
 
+// --presize N: each image is first resized to N x N, as a dataset stored at that size (the reference keeps
+// Fashion-MNIST upscaled to 128x128), then transformed. Same size = identity; otherwise the two resizes
+// compose exactly as done by hand; out-of-range values are refused.
+TEST(Presize, ResizesFirstThenTransforms) {
+  const std::string dir = FakeFmnist("fmnist_presize");
+  DatasetSpec spec;
+  spec.kind = "fmnist";
+  spec.path = dir;
+  spec.split = "test";
+  auto plain = OpenDataset(spec);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  spec.presize = 28;
+  auto same = OpenDataset(spec);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(LoadOne(**plain, 9, 20), LoadOne(**same, 9, 20));
+
+  spec.presize = 41;
+  auto pre = OpenDataset(spec);
+  ASSERT_TRUE(pre.ok());
+  // By hand: the 28x28 grey image at r = 28 (identity), resized to 41, then to 20.
+  const std::vector<int8_t> orig = LoadOne(**plain, 9, 28);
+  Image img(28, 28, 1);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(orig[i] + 128);
+  auto big = ResizeBilinear(img, 41, 41);
+  ASSERT_TRUE(big.ok());
+  auto small = ResizeBilinear(*big, 20, 20);
+  ASSERT_TRUE(small.ok());
+  const std::vector<int8_t> got = LoadOne(**pre, 9, 20);
+  for (size_t i = 0; i < small->pixels.size(); ++i)
+    ASSERT_EQ(got[i], static_cast<int8_t>(small->pixels[i] - 128)) << i;
+  EXPECT_NE(got, LoadOne(**plain, 9, 20));  // two resizes are not one
+
+  spec.presize = -1;
+  EXPECT_FALSE(OpenDataset(spec).ok());
+}
+
 }  // namespace
 }  // namespace tte
