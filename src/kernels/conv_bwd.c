@@ -14,22 +14,33 @@
 
 #include "kernels/tte_kernels.h"
 
-/* Inlined into each kernel-size specialization, with the kw loop unrolled (as in conv_fwd.c). */
-#if defined(__GNUC__)
-#define TTE_SPECIALIZE static inline __attribute__((always_inline))
-#else
-#define TTE_SPECIALIZE static inline
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#define TTE_UNROLL _Pragma("GCC unroll 8")
-#else
-#define TTE_UNROLL
-#endif
 
 /* ---------------------------------------------------------------------------- input gradient */
 
+/* acc + the taps of one output-gradient plane go that read input pixel (y, x): sum over (kh, kw) ascending of
+ * w[kh][kw] * go[(y + pad - kh) / s][(x + pad - kw) / s] where that division is exact and in range (the
+ * reference order of the transposed conv). */
+static inline float transposed_taps(const tte_conv_params* p, const int8_t* wr, const float* go, int32_t y, int32_t x,
+                                    float acc) {
+  const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
+  for (int32_t kh = 0; kh < k; ++kh) {
+    const int32_t ny = y + p->pad - kh;
+    if (ny < 0 || ny % s) continue;
+    const int32_t ho = ny / s;
+    if (ho >= oh) continue;
+    for (int32_t kw = 0; kw < k; ++kw) {
+      const int32_t nx = x + p->pad - kw;
+      if (nx < 0 || nx % s) continue;
+      const int32_t wo = nx / s;
+      if (wo >= ow) continue;
+      acc += (float)wr[kh * k + kw] * go[(size_t)ho * (size_t)ow + (size_t)wo];
+    }
+  }
+  return acc;
+}
+
 TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
-  const int32_t k = p->k, kk = k * k, s = p->stride, ipg = p->cin / p->groups, opg = p->cout / p->groups;
+  const int32_t kk = p->k * p->k, ipg = p->cin / p->groups, opg = p->cout / p->groups;
   const int depthwise = p->groups == p->cin && p->cin == p->cout;
   const int32_t oh = p->out.h, ow = p->out.w;
   for (int32_t i = 0; i < p->cin; ++i) {
@@ -40,20 +51,7 @@ TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, 
         for (int32_t oo = 0; oo < opg; ++oo) {
           const int32_t o = grp * opg + oo;
           const int8_t* wr = tte_weight_row(&p->w, o, ii, i, kk, depthwise, ipg);
-          const float* go = g + (size_t)o * (size_t)oh * (size_t)ow;
-          for (int32_t kh = 0; kh < k; ++kh) {
-            const int32_t ny = y + p->pad - kh;
-            if (ny < 0 || ny % s) continue;
-            const int32_t ho = ny / s;
-            if (ho >= oh) continue;
-            for (int32_t kw = 0; kw < k; ++kw) {
-              const int32_t nx = x + p->pad - kw;
-              if (nx < 0 || nx % s) continue;
-              const int32_t wo = nx / s;
-              if (wo >= ow) continue;
-              acc += (float)wr[kh * k + kw] * go[(size_t)ho * (size_t)ow + (size_t)wo];
-            }
-          }
+          acc = transposed_taps(p, wr, g + (size_t)o * (size_t)oh * (size_t)ow, y, x, acc);
         }
         float* d = dx + ((size_t)i * (size_t)p->in_h + (size_t)y) * (size_t)p->in_w + (size_t)x;
         *d = accumulate ? *d + acc : acc;
@@ -229,25 +227,12 @@ TTE_HOT static int bwd_dw_band_run(const tte_conv_params* p, int32_t c, const fl
  * (kh, then kw, ascending). */
 TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, const float* gc, float* dxc,
                                          int32_t accumulate) {
-  const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
+  const int32_t k = p->k;
   if (bwd_dw_band_run(p, c, gc, dxc, accumulate)) return;
   const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
   for (int32_t y = 0; y < p->in_h; ++y) {
     for (int32_t x = 0; x < p->in_w; ++x) {
-      float acc = 0.0f;
-      for (int32_t kh = 0; kh < k; ++kh) {
-        const int32_t ny = y + p->pad - kh;
-        if (ny < 0 || ny % s) continue;
-        const int32_t ho = ny / s;
-        if (ho >= oh) continue;
-        for (int32_t kw = 0; kw < k; ++kw) {
-          const int32_t nx = x + p->pad - kw;
-          if (nx < 0 || nx % s) continue;
-          const int32_t wo = nx / s;
-          if (wo >= ow) continue;
-          acc += (float)wr[kh * k + kw] * gc[(size_t)ho * (size_t)ow + (size_t)wo];
-        }
-      }
+      const float acc = transposed_taps(p, wr, gc, y, x, 0.0f);
       float* d = dxc + (size_t)y * (size_t)p->in_w + (size_t)x;
       *d = accumulate ? *d + acc : acc;
     }

@@ -342,18 +342,6 @@ static int conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, 
  * Common (k, stride) pairs are compiled with constant k and stride (unrolled taps). */
 #define TTE_DIRECT_MAXW 512
 
-/* Inlined into each (k, stride) specialization of direct_run (so that k and stride are constants). */
-#if defined(__GNUC__)
-#define TTE_SPECIALIZE static inline __attribute__((always_inline))
-#else
-#define TTE_SPECIALIZE static inline
-#endif
-/* Complete unrolling of the kw loop when k is a constant (gcc -O2 keeps it a loop otherwise). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define TTE_UNROLL _Pragma("GCC unroll 8")
-#else
-#define TTE_UNROLL
-#endif
 
 typedef struct {
   const int8_t* x;   /* first input channel of the group, in the in_buf layout */

@@ -43,6 +43,18 @@ extern "C" {
 #else
 #define TTE_HOT
 #endif
+/* Bodies inlined into each (kernel size, stride) specialization so that k and stride are constants, and
+ * complete unrolling of the short kw loops (gcc -O2 keeps them loops otherwise). Performance only. */
+#if defined(__GNUC__)
+#define TTE_SPECIALIZE static inline __attribute__((always_inline))
+#else
+#define TTE_SPECIALIZE static inline
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define TTE_UNROLL _Pragma("GCC unroll 8")
+#else
+#define TTE_UNROLL
+#endif
 
 #define TTE_SLOT_TRAIN 0x8000u
 #define TTE_SLOT_INDEX 0x7fffu
