@@ -95,7 +95,7 @@ void CompileOptions::Add(CLI::App* app, bool device_command) {
       ->capture_default_str();
   app->add_option("--patch-split", patch_split, "Conv index ending the patch stage (default: the last frozen one possible)");
   app->add_option("--resolution", resolution, "Input resolution (default: the model's own)");
-  app->add_option("--seed", seed, "Seed for the head initialisation and random channel selection")->capture_default_str();
+  app->add_option("--seed", seed, "Seed of everything random: head initialisation, channel-selection ties, sample order, augmentation, stochastic rounding")->capture_default_str();
 }
 
 Result<TrainOptions> CompileOptions::Options(int num_classes) const {
