@@ -25,7 +25,7 @@ namespace tte {
 
 // Stack/runtime reserve: the firmware harness's default STACK_SIZE (firmware/Makefile.template, 8 KB), which
 // its linker script reserves in RAM and whose painted-stack high-water mark it reports ("mcu: stack_used=").
-// Measured: the generated training programs peak at 3,636 B of stack (docs/mcu.md, all five configurations;
+// Measured: the generated training programs peak at about 3.6 KB of stack (docs/mcu.md, all five configurations;
 // most of it the kernels' fixed-size stack tiles, e.g. the padded depthwise window), so 8 KB is a safe reserve. The training step itself allocates nothing and needs no heap.
 inline constexpr int64_t kStackReserveBytes = 8 * 1024;
 
