@@ -27,12 +27,7 @@ void DeviceCmd::Add(CLI::App* c) {
       ->capture_default_str();
   c->add_option("--samples", samples, "Training steps = samples embedded in flash (the first N of the dataset)")
       ->capture_default_str();
-  c->add_option("--data", data, "Samples from: 'fmnist' (Debian's Fashion-MNIST), 'fmnist:DIR', 'folder:DIR', 'npy:FILE'")
-      ->capture_default_str();
-  c->add_option("--labels", labels, "Labels .npy for --data npy:FILE");
-  c->add_option("--split", split, "Fashion-MNIST split")->capture_default_str();
-  c->add_option("--classes", classes, "Class subset, e.g. '0-4' (labels follow this order; the head has that many classes)");
-  c->add_option("--eval-transform", eval_transform, "Preprocessing: resize or center-crop")->capture_default_str();
+  data.Add(c, "test", /*with_max_samples=*/false);
   c->add_option("--lr", lr, "Learning rate (fixed, every step)")->capture_default_str();
   c->add_option("--rng-seed", rng_seed,
                 "Stochastic-rounding seed (xorshift32 state; default: derived from --seed as `tte train` does)");
@@ -75,12 +70,7 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   if (o.samples < 1 || o.samples > 100000) return InvalidArgument("--samples: expected 1..100000");
   TTE_ASSIGN_OR_RETURN(d.model, LoadModelOrExplain(o.model));
   TTE_ASSIGN_OR_RETURN(Scheme scheme, o.scheme.Load(o.model));
-  DataOptions data;
-  data.data = o.data;
-  data.labels = o.labels;
-  data.split = o.split;
-  data.classes = o.classes;
-  data.eval_transform = o.eval_transform;
+  DataOptions data = o.data;
   data.max_samples = o.samples;
   TTE_ASSIGN_OR_RETURN(DatasetSpec spec, data.Spec());
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, OpenDataset(spec));

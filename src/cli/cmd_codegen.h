@@ -32,7 +32,7 @@ struct DeviceCmd {
   std::string budget = "256KB";
   std::string reserve = "8K";
   int samples = 10;
-  std::string data = "fmnist", labels, split = "test", classes, eval_transform = "resize";
+  DataOptions data;  // the samples: --data, --labels, --split, --classes, --eval-transform, --presize
   float lr = 0.01f;
   int64_t rng_seed = -1;  // -1: derived from --seed as `tte train` does
   void Add(CLI::App* app);

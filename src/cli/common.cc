@@ -15,7 +15,7 @@ int Fail(const std::string& cmd, const Status& s) {
   return 1;
 }
 
-void DataOptions::Add(CLI::App* app, const std::string& default_split) {
+void DataOptions::Add(CLI::App* app, const std::string& default_split, bool with_max_samples) {
   split = default_split;
   app->add_option("--data", data,
                   "Dataset: 'fmnist' (Debian's Fashion-MNIST), 'fmnist:DIR', 'folder:DIR' (DIR/<class>/<images>), "
@@ -24,7 +24,8 @@ void DataOptions::Add(CLI::App* app, const std::string& default_split) {
   app->add_option("--labels", labels, "Labels .npy for --data npy:FILE (integers, shape N)");
   app->add_option("--split", split, "Fashion-MNIST split: train or test")->capture_default_str();
   app->add_option("--classes", classes, "Class subset, e.g. '0-4', '5,6,7', 'Sandal,Bag' (labels follow this order)");
-  app->add_option("--max-samples", max_samples, "Use only the first N matching samples (-1 = all)")->capture_default_str();
+  if (with_max_samples)
+    app->add_option("--max-samples", max_samples, "Use only the first N matching samples (-1 = all)")->capture_default_str();
   app->add_option("--eval-transform", eval_transform,
                   "Preprocessing: 'resize' (image resized to R x R, bilinear as Pillow) or 'center-crop' "
                   "(resize to ceil(R/0.875), centre crop R: the reference's val transform)")

@@ -31,7 +31,8 @@ struct DataOptions {
   int64_t max_samples = -1;
   std::string eval_transform = "resize";
   int presize = 0;
-  void Add(CLI::App* app, const std::string& default_split);
+  // with_max_samples = false: the command sets max_samples itself (tte codegen / mcu-run: --samples).
+  void Add(CLI::App* app, const std::string& default_split, bool with_max_samples = true);
   Result<DatasetSpec> Spec() const;
 };
 
