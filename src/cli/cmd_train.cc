@@ -19,7 +19,8 @@ struct TrainCmd {
   SchemeOptions scheme;
   CompileOptions compile;
   std::string data = "fmnist", labels, eval_data, eval_labels, classes, eval_transform = "resize";
-  int64_t train_samples = -1, eval_samples = -1;
+  std::string eval_split = "test";
+  int64_t train_samples = -1, eval_samples = -1, eval_skip = 0;
   int presize = 0;
   int epochs = 1;
   int64_t steps = -1;
@@ -28,6 +29,7 @@ struct TrainCmd {
   float warmup_epochs = 0.0f;
   bool no_augment = false;
   float jitter = 0.4f;
+  float crop_scale = 0.08f;
   int eval_every = 1;
   bool eval_before = false;
   int threads = 2;
@@ -47,14 +49,17 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   TTE_ASSIGN_OR_RETURN(DatasetSpec train, d.Spec());
   DatasetSpec eval = train;
   eval.max_samples = o.eval_samples;
+  if (o.eval_split != "test" && (!o.eval_data.empty() ? eval.kind : train.kind) != "fmnist")
+    return InvalidArgument("--eval-split: only Fashion-MNIST has splits (give other evaluation data with --eval-data)");
   if (!o.eval_data.empty()) {
     DataOptions e = d;
     e.data = o.eval_data;
     e.labels = o.eval_labels;
     e.max_samples = o.eval_samples;
+    e.split = o.eval_split;
     TTE_ASSIGN_OR_RETURN(eval, e.Spec());
   } else if (train.kind == "fmnist") {
-    eval.split = "test";
+    eval.split = o.eval_split;
   } else if (train.kind == "folder") {
     std::string root = train.path;
     train.path = root + "/train";
@@ -62,6 +67,11 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   } else {
     return InvalidArgument("--data npy: give the evaluation set with --eval-data npy:FILE --eval-labels FILE");
   }
+  eval.skip = o.eval_skip;
+  if (eval.kind == train.kind && eval.path == train.path && eval.split == train.split &&
+      (train.max_samples < 0 || eval.skip < train.max_samples))
+    std::fprintf(stderr, "tte train: warning: the evaluation samples overlap the training samples "
+                         "(use --eval-skip to evaluate on samples after the training ones)\n");
   return std::make_pair(train, eval);
 }
 
@@ -88,6 +98,7 @@ int RunTrain(const TrainCmd& o) {
   cfg.warmup_epochs = o.warmup_epochs;
   cfg.augment = !o.no_augment;
   cfg.augment_config.brightness = cfg.augment_config.contrast = cfg.augment_config.saturation = o.jitter;
+  cfg.augment_config.scale_min = o.crop_scale;
   cfg.seed = o.compile.seed;
   cfg.eval_every = o.eval_every;
   cfg.threads = o.threads;
@@ -170,6 +181,12 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--classes", o->classes, "Class subset, e.g. '5-9' (labels follow the list order)");
   c->add_option("--train-samples", o->train_samples, "Use the first N training samples (-1 = all)")->capture_default_str();
   c->add_option("--eval-samples", o->eval_samples, "Use the first N evaluation samples (-1 = all)")->capture_default_str();
+  c->add_option("--eval-split", o->eval_split,
+                "Fashion-MNIST split to evaluate on: test, or train with --eval-skip for a validation split carved "
+                "from the training images (e.g. --train-samples 10000 --eval-split train --eval-skip 10000)")
+      ->capture_default_str();
+  c->add_option("--eval-skip", o->eval_skip, "Skip the first N evaluation samples (then --eval-samples apply)")
+      ->capture_default_str();
   c->add_option("--eval-transform", o->eval_transform, "Evaluation preprocessing: resize | center-crop")->capture_default_str();
   c->add_option("--presize", o->presize,
                 "Resize every image to N x N first (bilinear, as Pillow), as if the dataset were stored at that size; "
@@ -183,6 +200,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--warmup-epochs", o->warmup_epochs, "Linear warm-up from 0 (then cosine decay to 0)")->capture_default_str();
   c->add_flag("--no-augment", o->no_augment, "No augmentation (default: random resized crop, flip, colour jitter)");
   c->add_option("--jitter", o->jitter, "Colour-jitter strength of the augmentation")->capture_default_str();
+  c->add_option("--crop-scale", o->crop_scale,
+                "Smallest area fraction of the random resized crop (the crop covers U(MIN, 1) of the image; "
+                "0.08 as timm / the reference)")
+      ->capture_default_str();
   c->add_option("--eval-every", o->eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
   c->add_flag("--eval-before", o->eval_before, "Also evaluate before training");
   c->add_option("--threads", o->threads, "Evaluation threads")->capture_default_str();

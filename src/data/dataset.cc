@@ -200,14 +200,36 @@ Result<std::vector<int>> ParseClassList(const std::string& text,
 }
 
 namespace {
+// Samples skip..size()-1 of another dataset (DatasetSpec::skip).
+class SkippedDataset final : public Dataset {
+ public:
+  SkippedDataset(std::unique_ptr<Dataset> all, size_t skip) : all_(std::move(all)), skip_(skip) {}
+  size_t size() const override { return all_->size() - skip_; }
+  int num_classes() const override { return all_->num_classes(); }
+  const std::vector<std::string>& class_names() const override { return all_->class_names(); }
+  int label(size_t i) const override { return all_->label(skip_ + i); }
+  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const override {
+    if (i >= size())
+      return InvalidArgument("dataset: sample " + std::to_string(i) + " out of range (size " + std::to_string(size()) +
+                             " after skipping " + std::to_string(skip_) + ")");
+    return all_->Load(skip_ + i, r, aug, sample_seed, out);
+  }
+
+ private:
+  std::unique_ptr<Dataset> all_;
+  size_t skip_;
+};
+
+// Opens the kind with max_samples counting the skipped samples too (skip + max_samples matching samples).
 Result<std::unique_ptr<Dataset>> OpenKind(const DatasetSpec& spec) {
   TTE_ASSIGN_OR_RETURN(EvalTransform eval, ParseEvalTransform(spec.eval_transform));
+  const int64_t max_samples = spec.max_samples > 0 ? spec.skip + spec.max_samples : spec.max_samples;
   if (spec.kind == "fmnist") {
     FashionMnistOptions o;
     o.dir = spec.path;
     o.split = spec.split;
     o.classes = spec.classes;
-    o.max_samples = spec.max_samples;
+    o.max_samples = max_samples;
     o.eval = eval;
     return OpenFashionMnist(o);
   }
@@ -215,11 +237,15 @@ Result<std::unique_ptr<Dataset>> OpenKind(const DatasetSpec& spec) {
     ImageFolderOptions o;
     o.root = spec.path;
     o.classes = spec.classes;
-    o.max_samples = spec.max_samples;
+    o.max_samples = max_samples;
     o.eval = eval;
     return OpenImageFolder(o);
   }
-  if (spec.kind == "npy") return OpenNpy(spec, eval);
+  if (spec.kind == "npy") {
+    DatasetSpec s = spec;
+    s.max_samples = max_samples;
+    return OpenNpy(s, eval);
+  }
   return InvalidArgument("dataset kind '" + spec.kind + "': expected fmnist, folder or npy");
 }
 }  // namespace
@@ -227,11 +253,18 @@ Result<std::unique_ptr<Dataset>> OpenKind(const DatasetSpec& spec) {
 Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec) {
   if (spec.presize < 0 || spec.presize > 4096)
     return InvalidArgument("presize " + std::to_string(spec.presize) + ": expected 0 (off) to 4096");
+  if (spec.skip < 0) return InvalidArgument("skip " + std::to_string(spec.skip) + ": must be 0 or more");
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, OpenKind(spec));
   if (spec.presize > 0) {
     auto* labelled = dynamic_cast<LabelledDataset*>(ds.get());
     if (!labelled) return InvalidArgument("dataset kind '" + spec.kind + "' does not support presize");
     labelled->set_presize(spec.presize);
+  }
+  if (spec.skip > 0) {
+    if (static_cast<int64_t>(ds->size()) <= spec.skip)
+      return InvalidArgument((spec.path.empty() ? spec.kind : spec.path) + ": skipping " + std::to_string(spec.skip) +
+                             " samples leaves none (the selection has " + std::to_string(ds->size()) + ")");
+    ds = std::make_unique<SkippedDataset>(std::move(ds), static_cast<size_t>(spec.skip));
   }
   return ds;
 }

@@ -13,7 +13,9 @@
 // "0-4", "5,6,7,8,9", "Sandal,Bag"; each item is first matched against the class names exactly,
 // then read as an index "i" or range "a-b" (a <= b). Labels are remapped to 0..K-1 in the order of
 // the list ("9,5" makes class 9 label 0). Names may not contain commas. Empty = all classes, in
-// order. max_samples keeps the first N matching samples in the dataset's order (-1 = all).
+// order. skip drops the first N matching samples, then max_samples keeps the next N (-1 = all): e.g.
+// skip 10000, max_samples 2000 are matching samples 10000..11999 (a validation split carved from a
+// training split after its first 10000 samples).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +35,8 @@ struct DatasetSpec {            // filled by the CLI
   std::string labels_path;      // npy only: labels .npy
   std::string split = "train";  // fmnist: train | test
   std::string classes;          // see the file comment; empty = all
-  int64_t max_samples = -1;     // first N matching samples; -1 = all
+  int64_t skip = 0;             // drop the first N matching samples (before max_samples applies)
+  int64_t max_samples = -1;     // first N matching samples (after skip); -1 = all
   std::string eval_transform =
       "resize";  // transform when Load gets no augmenter: resize | center-crop
   int presize = 0;  // > 0: each image is first resized to presize x presize (bilinear, as Pillow), as if

@@ -393,5 +393,40 @@ TEST(Presize, ResizesFirstThenTransforms) {
   EXPECT_FALSE(OpenDataset(spec).ok());
 }
 
+// skip: a validation split after the training samples. Samples skip.. of the selection, the same bytes and labels
+// as without skip, max_samples counted after the skip; skipping everything or a negative count is refused.
+TEST(Skip, DropsTheFirstMatchingSamplesThenCountsMaxSamples) {
+  const std::string dir = FakeFmnist("fmnist_skip");
+  DatasetSpec spec;
+  spec.kind = "fmnist";
+  spec.path = dir;
+  spec.split = "test";
+  spec.classes = "0,1,3";  // samples 0, 1, 3, 10, 11
+  auto all = OpenDataset(spec);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ((*all)->size(), 5u);
+  spec.skip = 2;
+  spec.max_samples = 1;
+  auto part = OpenDataset(spec);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  ASSERT_EQ((*part)->size(), 1u);
+  EXPECT_EQ((*part)->label(0), (*all)->label(2));
+  EXPECT_EQ((*part)->class_names(), (*all)->class_names());
+  EXPECT_EQ(LoadOne(**part, 0, 16), LoadOne(**all, 2, 16));
+  spec.max_samples = -1;
+  auto rest = OpenDataset(spec);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ((*rest)->size(), (*all)->size() - 2);
+  EXPECT_EQ(LoadOne(**rest, (*rest)->size() - 1, 16), LoadOne(**all, (*all)->size() - 1, 16));
+  int8_t buf[3 * 16 * 16];
+  EXPECT_FALSE((*rest)->Load((*rest)->size(), 16, nullptr, 0, buf).ok());
+  spec.skip = static_cast<int64_t>((*all)->size());
+  auto none = OpenDataset(spec);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().ToString().find("leaves none"), std::string::npos) << none.status().ToString();
+  spec.skip = -1;
+  EXPECT_FALSE(OpenDataset(spec).ok());
+}
+
 }  // namespace
 }  // namespace tte

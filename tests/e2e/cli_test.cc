@@ -256,6 +256,18 @@ TEST(CliTrain, DivergenceAndBadOptionsAreClearErrors) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
   EXPECT_FALSE(FileExists(dir + "/m.pkl"));
+  const std::string base = "train --model " + Q(SharedPath("models/mbv2-w0.35.pkl")) + " --train-samples 8 --out " + dir + "/m.pkl ";
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--crop-scale 0", "scale"},
+           {"--crop-scale 1.5", "scale"},
+           {"--eval-split train --eval-skip 60000", "leaves none"},
+           {"--eval-skip -3", "skip"},
+           {"--data folder:" + dir + " --eval-split train", "--eval-split"}}) {
+    r = RunCommand(Tte(base + args));
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.output.find(says), std::string::npos) << args << ": " << r.output;
+    EXPECT_FALSE(FileExists(dir + "/m.pkl")) << args;
+  }
 }
 
 }  // namespace
