@@ -128,6 +128,7 @@ int RunTrain(const TrainCmd& o) {
   }
   std::vector<EpochMetrics> history;
   std::string jsonl;
+  Status metrics_status;
   Status st = T.Train(**train, eval->get(), [&](const EpochMetrics& e) {
     history.push_back(e);
     nlohmann::json j = {{"epoch", e.epoch}, {"updates", e.updates}, {"lr", e.lr}, {"train_loss", e.train_loss},
@@ -138,11 +139,12 @@ int RunTrain(const TrainCmd& o) {
     if (e.eval_acc >= 0) std::printf(", eval top-1 %.2f%%", e.eval_acc);
     std::printf(", %.1f s, %.2f ms per training sample\n", e.seconds, e.ms_per_sample);
     std::fflush(stdout);
+    // The metrics so far, rewritten whole after every epoch (temp + rename): a run in progress can be plotted.
+    if (!o.metrics.empty() && metrics_status.ok()) metrics_status = WriteFileAtomic(o.metrics, jsonl);
   });
-  if (!st.ok()) return Fail("train", st);
-  if (!o.metrics.empty()) {
-    st = WriteFileAtomic(o.metrics, jsonl);
-    if (!st.ok()) return Fail("train", st);
+  if (!st.ok() || !metrics_status.ok()) {
+    if (!history.empty() && !o.metrics.empty()) std::remove(o.metrics.c_str());  // no partial output of a failed run
+    return Fail("train", !st.ok() ? st : metrics_status);
   }
   if (!o.plot.empty() && !history.empty()) {
     st = WriteFileAtomic(o.plot, TrainingCurvesSvg(history, "tte train: " + FileStem(o.model) + ", " + T.compiled().scheme.name));
@@ -208,7 +210,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_flag("--eval-before", o->eval_before, "Also evaluate before training");
   c->add_option("--threads", o->threads, "Evaluation threads")->capture_default_str();
   c->add_option("--out", o->out, "Write the trained model (.pkl; the fp32 head under 'tte_head', int8 classifier too)");
-  c->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON lines");
+  c->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON lines (rewritten after every epoch)");
   c->add_option("--plot", o->plot, "Write the training curves as SVG");
   c->add_flag("--quiet", o->quiet, "No progress bars");
   c->callback([o, exit_code] { *exit_code = RunTrain(*o); });

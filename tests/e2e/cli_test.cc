@@ -262,7 +262,8 @@ TEST(CliTrain, DivergenceAndBadOptionsAreClearErrors) {
            {"--crop-scale 1.5", "scale"},
            {"--eval-split train --eval-skip 60000", "leaves none"},
            {"--eval-skip -3", "skip"},
-           {"--data folder:" + dir + " --eval-split train", "--eval-split"}}) {
+           {"--data folder:" + dir + " --eval-split train", "--eval-split"},
+           {"--eval-samples 2 --metrics " + dir + "/no/such/dir/m.jsonl", "no/such/dir"}}) {
     r = RunCommand(Tte(base + args));
     EXPECT_NE(r.exit_code, 0) << args;
     EXPECT_NE(r.output.find(says), std::string::npos) << args << ": " << r.output;
