@@ -24,7 +24,8 @@ BASE = ["--epochs", "9", "--warmup-epochs", "1", "--batch", "64"]
 
 # name -> (crop scale, lr): the reference's (0.08, 0.025) and milder crops / a larger step.
 CANDIDATES = [("crop0.08-lr0.025", 0.08, 0.025), ("crop0.25-lr0.025", 0.25, 0.025), ("crop0.5-lr0.025", 0.5, 0.025),
-              ("crop1-lr0.025", 1.0, 0.025), ("crop0.25-lr0.05", 0.25, 0.05), ("crop0.5-lr0.05", 0.5, 0.05)]
+              ("crop1-lr0.025", 1.0, 0.025), ("crop0.25-lr0.05", 0.25, 0.05), ("crop0.5-lr0.05", 0.5, 0.05),
+              ("crop0.7-lr0.05", 0.7, 0.05), ("crop0.5-lr0.1", 0.5, 0.1)]
 
 
 def configs(shared):
@@ -73,8 +74,7 @@ def write_doc(path, results):
     ok = [r for r in results if "error" not in r]
     best = max(ok, key=lambda r: r["final"]) if ok else None
     lines = ["# Recipe selection on a validation split", "",
-             "Produced by `/usr/bin/python3 bench/" + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0])] + sys.argv[1:]) +
-             "` (" + datetime.date.today().isoformat() + "). Every run trains mcunet-5fps on the first 10,000 "
+             "Produced by `" + accuracy.produced_by() + "` (" + datetime.date.today().isoformat() + "). Every run trains mcunet-5fps on the first 10,000 "
              "Fashion-MNIST training images (sparse_100kb, QAS, device mode, batch 64, 1 warm-up + 8 cosine epochs, "
              "images stored at 128x128) and is scored on training images 10,000-11,999 (`--eval-split train "
              "--eval-skip 10000 --eval-samples 2000`), never on the test images that docs/accuracy.md reports. "
@@ -87,12 +87,17 @@ def write_doc(path, results):
             continue
         rows = [json.loads(l) for l in open(r["cmd"][r["cmd"].index("--metrics") + 1])]
         last = rows[-1]
-        mark = "**" if r is best else ""
-        lines.append(f"| {r['name']} | {r['what']} | {mark}{r['final']:.2f} %{mark} | {r['best']:.2f} % | "
+        bold = "**" if r is best else ""
+        note = " (diverged: the loss exploded in the first epochs)" if last["train_top1"] < 50 else ""
+        lines.append(f"| {r['name']} | {r['what']} | {bold}{r['final']:.2f} %{bold}{note} | {r['best']:.2f} % | "
                      f"{last['train_top1']:.1f} % / {last['train_loss']:.3f} |")
     if best:
         lines += ["", f"Chosen: **{best['name']}** ({best['what']}). 2,000 validation images give a standard error "
                   "of about 0.7 points, so neighbours within that are as good; the choice is the highest final figure."]
+    reused = [r["name"] for r in results if r.get("reused")]
+    if reused:
+        lines += ["", "Rows taken from an earlier run of the same command in the work directory (`--reuse`): " +
+                  ", ".join(reused) + "."]
     lines += ["", "Per-epoch validation top-1:", ""]
     for r in ok:
         lines.append(f"- {r['name']}: " + ", ".join(f"{v:.1f}" for v in r["per_epoch"]))
