@@ -222,10 +222,17 @@ def write_doc(path, results):
              "(`--eval-transform center-crop`). The reference stores the images upscaled to 128x128 and augments those; "
              "the device-qas-128 rows do the same (`--presize 128`), the other rows augment the 28x28 originals "
              "(one resize instead of two). Recipe as the reference: 1 warm-up epoch from 0, "
-             "then 8 cosine epochs, lr per update, QAS, no momentum, a new fp32 head.", "",
+             "then 8 cosine epochs, lr per update, QAS, no momentum, a new fp32 head. The device-qas-tuned rows change "
+             "two things, chosen on a validation split of the training images (images 10,000-11,999, never these test "
+             "images; bench/recipe_selection.py, docs/recipe-selection.md), as the reference's README says its own lr "
+             "was grid-searched per model, dataset and scheme: random crops cover 0.5-1 of the image instead of "
+             "0.08-1 (`--crop-scale 0.5`), and the lr is 0.05 instead of 0.025 (0.1 diverges). Same scheme, device "
+             "mode, batch and 9-epoch budget.", "",
              "The reference implementation's figure on exactly this split: **89.6 %** (`../shared/golden/BASELINE.md`).", "",
              "The last column is wall time per training image on the host while other runs shared its 2 cores "
-             "(`--jobs`): a sanity figure, not a speed benchmark (bench/kernels/ measures speed).", "",
+             "(`--jobs`): a sanity figure, not a speed benchmark (bench/kernels/ measures speed). Rows reused from an "
+             "earlier run (listed below the table) may come from an earlier tte binary: their time is that binary's; "
+             "kernel changes since were bit-identical, so their accuracy is the same.", "",
              "| run | setting | final top-1 | best top-1 | ms / training sample (host) |", "|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
