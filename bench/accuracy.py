@@ -124,6 +124,51 @@ def run(tte, name, model, args, work, quick):
             "ms_per_sample": sorted(r["ms_per_sample"] for r in rows)[len(rows) // 2]}
 
 
+def run_rows(tte, every, work, jobs, reuse, only=None, quick=False):
+    """Runs the rows (name, model, args, what) not reused (--reuse: an earlier result of the same command in the work
+    directory, the tte path aside) and not left out by `only`, `jobs` at once; each result is also written to
+    WORK/NAME.result.json. Returns one result per row, in order ("error": "not run" for rows left out)."""
+    os.makedirs(work, exist_ok=True)
+    earlier = earlier_results(work) if reuse else {}
+    done = {}
+    for name, model, args, what in every:
+        old = earlier.get(name)
+        if old and "error" not in old and old["cmd"][1:] == command(tte, name, model, args, work, quick)[1:]:
+            done[name] = dict(old, what=what, reused=True)
+    todo = [c for c in every if (not only or c[0] in only) and c[0] not in done]
+
+    def one(config):
+        name, model, args, what = config
+        r = run(tte, name, model, args, work, quick)
+        r["what"] = what
+        done[name] = r
+        tmp = os.path.join(work, name + ".result.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(r, f, indent=1)
+        os.replace(tmp, os.path.join(work, name + ".result.json"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, todo))
+    return [done[c[0]] if c[0] in done else {"name": c[0], "what": c[3], "error": "not run"} for c in every]
+
+
+def finish_doc(path, lines, results):
+    """Appends the reused-rows sentence and every command (as run from the repository root), then writes `path`
+    atomically."""
+    reused = [r["name"] for r in results if r.get("reused")]
+    if reused:
+        lines += ["", "Rows taken from an earlier run of the same command in the work directory (`--reuse`): " +
+                  ", ".join(reused) + "."]
+    lines += ["", "Commands:", ""]
+    for r in results:
+        if "cmd" in r:
+            lines += ["```", " ".join(shlex.quote(c) for c in shown(r["cmd"])), "```"]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+    print("wrote " + path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tte", default=os.path.join(ROOT, "build", "tte"))
@@ -139,28 +184,8 @@ def main():
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.shared, "models", "mcunet-5fps.pkl")):
         sys.exit(f"accuracy: {a.shared}/models/mcunet-5fps.pkl not found: this benchmark needs the paper's model")
-    os.makedirs(a.work, exist_ok=True)
     every = configs(a.shared)
-    earlier = earlier_results(a.work) if a.reuse else {}
-    done = {}
-    for name, model, args, what in every:
-        old = earlier.get(name)
-        if old and "error" not in old and old["cmd"][1:] == command(a.tte, name, model, args, a.work, a.quick)[1:]:
-            done[name] = dict(old, what=what, reused=True)
-    todo = [c for c in every if (not a.only or c[0] in a.only) and c[0] not in done]
-
-    def one(config):
-        name, model, args, what = config
-        r = run(a.tte, name, model, args, a.work, a.quick)
-        r["what"] = what
-        done[name] = r
-        tmp = os.path.join(a.work, name + ".result.json.tmp")
-        json.dump(r, open(tmp, "w"), indent=1)
-        os.replace(tmp, os.path.join(a.work, name + ".result.json"))
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        list(pool.map(one, todo))
-    results = [done[c[0]] if c[0] in done else {"name": c[0], "what": c[3], "error": "not run"} for c in every]
+    results = run_rows(a.tte, every, a.work, a.jobs, a.reuse, a.only, a.quick)
     if a.quick:
         print("quick run: docs not written")
         return
@@ -240,23 +265,12 @@ def write_doc(path, results):
             continue
         lines.append(f"| {r['name']} | {r['what']} | **{r['final']:.1f} %** | {r['best']:.1f} % | {r['ms_per_sample']:.2f} |")
     lines += seed_summary(results)
-    reused = [r["name"] for r in results if r.get("reused")]
-    if reused:
-        lines += ["", "Rows taken from an earlier run of the same command in the work directory (`--reuse`): " +
-                  ", ".join(reused) + "."]
     lines += ["", "Per-epoch evaluation top-1:", ""]
     for r in results:
         if "per_epoch" in r:
             start = f"before {r['before']:.1f} -> " if r.get("before") is not None else ""
             lines.append(f"- {r['name']}: " + start + ", ".join(f"{v:.1f}" for v in r["per_epoch"]))
-    lines += ["", "Commands:", ""]
-    for r in results:
-        if "cmd" in r:
-            lines += ["```", " ".join(shlex.quote(c) for c in shown(r["cmd"])), "```"]
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
-    print("wrote " + path)
+    finish_doc(path, lines, results)
 
 
 if __name__ == "__main__":

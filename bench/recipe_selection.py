@@ -9,11 +9,9 @@ Writes docs/recipe-selection.md; bench/accuracy.py then scores the chosen recipe
 usage: bench/recipe_selection.py [--tte build/tte] [--shared ../shared] [--work bench/out/recipe] [--jobs 2] [--reuse]
 """
 import argparse
-import concurrent.futures
 import datetime
 import json
 import os
-import shlex
 import sys
 
 import accuracy
@@ -47,27 +45,8 @@ def main():
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.shared, "models", "mcunet-5fps.pkl")):
         sys.exit(f"recipe_selection: {a.shared}/models/mcunet-5fps.pkl not found: this benchmark needs the paper's model")
-    os.makedirs(a.work, exist_ok=True)
-    every = configs(a.shared)
-    earlier = accuracy.earlier_results(a.work) if a.reuse else {}
-    done = {}
-    for name, model, args, what in every:
-        old = earlier.get(name)
-        if old and "error" not in old and old["cmd"][1:] == accuracy.command(a.tte, name, model, args, a.work, False)[1:]:
-            done[name] = dict(old, what=what, reused=True)
-
-    def one(config):
-        name, model, args, what = config
-        r = accuracy.run(a.tte, name, model, args, a.work, False)
-        r["what"] = what
-        done[name] = r
-        with open(os.path.join(a.work, name + ".result.json.tmp"), "w") as f:
-            json.dump(r, f, indent=1)
-        os.replace(os.path.join(a.work, name + ".result.json.tmp"), os.path.join(a.work, name + ".result.json"))
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        list(pool.map(one, [c for c in every if c[0] not in done]))
-    write_doc(a.out, [done[c[0]] for c in every])
+    results = accuracy.run_rows(a.tte, configs(a.shared), a.work, a.jobs, a.reuse)
+    write_doc(a.out, results)
 
 
 def write_doc(path, results):
@@ -94,22 +73,10 @@ def write_doc(path, results):
     if best:
         lines += ["", f"Chosen: **{best['name']}** ({best['what']}). 2,000 validation images give a standard error "
                   "of about 0.7 points, so neighbours within that are as good; the choice is the highest final figure."]
-    reused = [r["name"] for r in results if r.get("reused")]
-    if reused:
-        lines += ["", "Rows taken from an earlier run of the same command in the work directory (`--reuse`): " +
-                  ", ".join(reused) + "."]
     lines += ["", "Per-epoch validation top-1:", ""]
     for r in ok:
         lines.append(f"- {r['name']}: " + ", ".join(f"{v:.1f}" for v in r["per_epoch"]))
-    lines += ["", "Commands:", ""]
-    for r in results:
-        if "cmd" in r:
-            lines += ["```", " ".join(shlex.quote(c) for c in accuracy.shown(r["cmd"])), "```"]
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
-    print("wrote " + path)
-
+    accuracy.finish_doc(path, lines, results)
 
 if __name__ == "__main__":
     main()
