@@ -49,8 +49,6 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   TTE_ASSIGN_OR_RETURN(DatasetSpec train, d.Spec());
   DatasetSpec eval = train;
   eval.max_samples = o.eval_samples;
-  if (o.eval_split != "test" && (!o.eval_data.empty() ? eval.kind : train.kind) != "fmnist")
-    return InvalidArgument("--eval-split: only Fashion-MNIST has splits (give other evaluation data with --eval-data)");
   if (!o.eval_data.empty()) {
     DataOptions e = d;
     e.data = o.eval_data;
@@ -67,6 +65,8 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   } else {
     return InvalidArgument("--data npy: give the evaluation set with --eval-data npy:FILE --eval-labels FILE");
   }
+  if (o.eval_split != "test" && eval.kind != "fmnist")
+    return InvalidArgument("--eval-split " + o.eval_split + ": only Fashion-MNIST has splits; the evaluation data here is " + eval.kind);
   eval.skip = o.eval_skip;
   if (eval.kind == train.kind && eval.path == train.path && eval.split == train.split &&
       (train.max_samples < 0 || eval.skip < train.max_samples))
