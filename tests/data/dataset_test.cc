@@ -52,6 +52,15 @@ std::string FakeFmnist(const std::string& name) {
   return dir;
 }
 
+// The spec of FakeFmnist's test split.
+DatasetSpec FakeFmnistSpec(const std::string& name) {
+  DatasetSpec spec;
+  spec.kind = "fmnist";
+  spec.path = FakeFmnist(name);
+  spec.split = "test";
+  return spec;
+}
+
 std::vector<int8_t> LoadOne(const Dataset& ds, size_t i, int r, const Augmenter* aug = nullptr,
                             uint64_t seed = 0) {
   std::vector<int8_t> out(size_t(3) * r * r);
@@ -333,11 +342,7 @@ TEST(InferenceInputs, NpyAndImagesConcatenated) {
 }
 
 TEST(Dataset, ParallelLoadsMatchSerial) {
-  const std::string dir = FakeFmnist("fmnist_threads");
-  DatasetSpec spec;
-  spec.kind = "fmnist";
-  spec.path = dir;
-  spec.split = "test";
+  DatasetSpec spec = FakeFmnistSpec("fmnist_threads");
   auto ds = OpenDataset(spec);
   ASSERT_TRUE(ds.ok());
   auto aug = Augmenter::Create(AugmentConfig());
@@ -361,11 +366,7 @@ TEST(Dataset, ParallelLoadsMatchSerial) {
 // Fashion-MNIST upscaled to 128x128), then transformed. Same size = identity; otherwise the two resizes
 // compose exactly as done by hand; out-of-range values are refused.
 TEST(Presize, ResizesFirstThenTransforms) {
-  const std::string dir = FakeFmnist("fmnist_presize");
-  DatasetSpec spec;
-  spec.kind = "fmnist";
-  spec.path = dir;
-  spec.split = "test";
+  DatasetSpec spec = FakeFmnistSpec("fmnist_presize");
   auto plain = OpenDataset(spec);
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   spec.presize = 28;
@@ -396,11 +397,7 @@ TEST(Presize, ResizesFirstThenTransforms) {
 // skip: a validation split after the training samples. Samples skip.. of the selection, the same bytes and labels
 // as without skip, max_samples counted after the skip; skipping everything or a negative count is refused.
 TEST(Skip, DropsTheFirstMatchingSamplesThenCountsMaxSamples) {
-  const std::string dir = FakeFmnist("fmnist_skip");
-  DatasetSpec spec;
-  spec.kind = "fmnist";
-  spec.path = dir;
-  spec.split = "test";
+  DatasetSpec spec = FakeFmnistSpec("fmnist_skip");
   spec.classes = "0,1,3";  // samples 0, 1, 3, 10, 11
   auto all = OpenDataset(spec);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
