@@ -23,7 +23,7 @@ struct StepOutcome {
   std::vector<float> logits;
 };
 
-StepOutcome Step(const Model& m, const Scheme& s, TrainOptions opt, const int8_t* image, int label, int steps = 2) {
+StepOutcome Step(const ir::Graph& m, const Scheme& s, TrainOptions opt, const int8_t* image, int label, int steps = 2) {
   opt.num_classes = 10;
   opt.seed = 5;
   auto ct = CompileTraining(m, s, opt);
@@ -72,7 +72,7 @@ TEST_P(Equivalence, ReorderInPlaceAndPatchesGiveIdenticalTraining) {
   const std::string net = GetParam().first, scheme_name = GetParam().second;
   TTE_REQUIRE_SHARED("models/" + net + ".pkl");
   TTE_REQUIRE_SHARED("reference/schemes.json");
-  auto m = LoadModel(testing::SharedPath("models/" + net + ".pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/" + net + ".pkl"));
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), scheme_name, net);
   auto img = ReadNpy(testing::SharedPath("golden/input_fmnist0_int8.npy"));
   ASSERT_TRUE(m.ok() && s.ok() && img.ok());
