@@ -1,11 +1,14 @@
-// `tte info MODEL`: the layer table of a model (conv indices as used by sparse-update schemes), and
-// totals; --json for machines.
+// `tte info MODEL`: the layer table of a model (layer indices as sparse-update schemes use them), and
+// totals; --json for machines; --graph prints the graph IR; --dump-graph DIR writes it for offline tools.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "compiler/layer_table.h"
+#include "core/file_io.h"
+#include "core/npy.h"
+#include "ir/serialize.h"
 
 namespace tte::cli {
 namespace {
@@ -14,7 +17,17 @@ struct InfoOptions {
   std::string model;
   int resolution = 0;
   bool json = false;
+  bool graph = false;
+  std::string dump_graph;
 };
+
+// graph.json + constants.npz (ir/serialize.h), all or nothing.
+Status DumpGraph(const ir::Graph& g, const std::string& dir) {
+  TTE_ASSIGN_OR_RETURN(StagedDirectory d, StagedDirectory::Create(dir));
+  TTE_RETURN_IF_ERROR(WriteFileAtomic(d.Path("graph.json"), ir::GraphToJson(g).dump(1) + "\n"));
+  TTE_RETURN_IF_ERROR(WriteNpz(d.Path("constants.npz"), ir::GraphConstants(g)));
+  return d.Commit();
+}
 
 int RunInfo(const InfoOptions& o) {
   auto m = LoadModelOrExplain(o.model, o.resolution);
@@ -26,6 +39,14 @@ int RunInfo(const InfoOptions& o) {
   const ir::InputSpec& in = g.input_spec;
   const int R = in.h;
   const int num_classes = static_cast<int>(g.value(g.output).numel());
+  if (!o.dump_graph.empty()) {
+    Status st = DumpGraph(g, o.dump_graph);
+    if (!st.ok()) return Fail("info", st);
+  }
+  if (o.graph) {
+    std::printf("%s", ir::ToText(g).c_str());
+    return 0;
+  }
   if (o.json) {
     nlohmann::json j;
     j["model"] = o.model;
@@ -94,6 +115,10 @@ void AddInfoCommand(CLI::App& app, int* exit_code) {
   c->add_option("model", o->model, "Model file (.pkl MCUNetV3 format, or .tflite int8)")->required();
   c->add_option("--resolution", o->resolution, "Input resolution of a .pkl model (default: the model's own)");
   c->add_flag("--json", o->json, "Machine-readable JSON output");
+  c->add_flag("--graph", o->graph, "Print the graph IR (every value with its shape and quantization, every node)");
+  c->add_option("--dump-graph", o->dump_graph,
+                "Write the graph to DIR as graph.json + constants.npz (tte's layout), for offline tools such as the "
+                "PyTorch gradient oracle (tools/oracle)");
   c->callback([o, exit_code] { *exit_code = RunInfo(*o); });
 }
 
