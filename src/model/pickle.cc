@@ -1,16 +1,17 @@
 // Safe pickle reader/writer (see pickle.h).
 #include "model/pickle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/limits.h"
+
 namespace tte::pickle {
 namespace {
 
-constexpr size_t kMaxStack = 1 << 20;
-constexpr size_t kMaxMemo = 1 << 20;
-constexpr int64_t kMaxArrayElems = int64_t{1} << 31;
+using limits::kMaxArrayElements;
 
 PyPtr Make(PyType t) {
   auto v = std::make_shared<PyValue>();
@@ -99,11 +100,15 @@ class Unpickler {
       uint8_t op = d_[pos_++];
       if (op == '.') {
         if (stack_.size() != 1) return Err("STOP with " + std::to_string(stack_.size()) + " values on the stack");
+        TTE_RETURN_IF_ERROR(CheckFinished(stack_.back()));
         return stack_.back();
       }
       Status s = Step(op);
       if (!s.ok()) return s;
-      if (stack_.size() > kMaxStack) return Err("stack too deep");
+      if (stack_.size() > limits::kMaxPickleStack)
+        return Err("more than " + std::to_string(limits::kMaxPickleStack) + " values on the stack");
+      if (created_ > limits::kMaxPickleValues)
+        return Err("more than " + std::to_string(limits::kMaxPickleValues) + " values");
     }
   }
 
@@ -112,6 +117,10 @@ class Unpickler {
     return DataLoss(label_ + ": pickle byte " + std::to_string(op_pos_) + ": " + msg);
   }
   bool Need(size_t n) const { return d_.size() - pos_ >= n; }
+  PyPtr New(PyType t) {
+    ++created_;
+    return Make(t);
+  }
   uint64_t ReadLe(int n) {
     uint64_t v = 0;
     for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(d_[pos_ + i]) << (8 * i);
@@ -136,27 +145,61 @@ class Unpickler {
     stack_.resize(m);
     return items;
   }
-  // True if `target` is reachable from `v` (used to refuse reference cycles).
-  static bool Reaches(const PyValue* v, const PyValue* target, std::unordered_set<const PyValue*>& seen) {
-    if (v == target) return true;
-    if (!seen.insert(v).second) return false;
-    for (const auto& c : v->items)
-      if (Reaches(c.get(), target, seen)) return true;
-    for (const auto& [k, c] : v->dict)
-      if (Reaches(k.get(), target, seen) || Reaches(c.get(), target, seen)) return true;
-    return false;
+  // Puts `item` inside `container` (a tuple being built, or a list or dict not yet inside another
+  // container): the item can no longer change, and the container's depth grows to cover it.
+  Status Contain(PyValue* container, const PyPtr& item) {
+    if (item.get() == container) return Err(std::string("a ") + container->TypeName() + " inside itself (reference cycle)");
+    item->contained = true;
+    container->depth = std::max(container->depth, item->depth + 1);
+    if (container->depth > limits::kMaxPickleDepth)
+      return Err("containers nested more than " + std::to_string(limits::kMaxPickleDepth) + " deep");
+    return Status::Ok();
   }
-  Status CheckNoCycle(const PyPtr& child, const PyValue* container) {
-    if (child->items.empty() && child->dict.empty() && child.get() != container) return Status::Ok();
+  // The list or dict on top of the stack, which APPEND(S) / SETITEM(S) are about to change.
+  Result<PyValue*> Mutable(PyType type, const char* op) {
+    if (stack_.empty() || stack_.back()->type != type)
+      return Err(std::string(op) + " to something that is not a " + (type == PyType::kList ? "list" : "dict"));
+    PyValue* v = stack_.back().get();
+    if (v->contained)
+      return Err(std::string(op) + " to a " + v->TypeName() +
+                 " that is already inside another container (a reference cycle, or not written by Python's pickler)");
+    return v;
+  }
+  // Tuples of any size: the items are contained from now on.
+  Result<PyPtr> MakeTuple(std::vector<PyPtr> items) {
+    PyPtr v = New(PyType::kTuple);
+    for (const auto& x : items) TTE_RETURN_IF_ERROR(Contain(v.get(), x));
+    v->items = std::move(items);
+    return v;
+  }
+  // Keys of a dict being filled, so that SETITEMS replaces a repeated key in constant time.
+  static std::string KeyOf(const PyValue& k) {
+    return k.type == PyType::kStr ? "s" + k.s : "i" + std::to_string(k.i);
+  }
+  // Refuses internal values (globals, dtypes, arrays never built) left in the finished tree. Iterative,
+  // each shared value visited once.
+  Status CheckFinished(const PyPtr& root) const {
+    std::vector<const PyValue*> todo = {root.get()};
     std::unordered_set<const PyValue*> seen;
-    if (Reaches(child.get(), container, seen)) return Err("recursive container (reference cycle)");
+    while (!todo.empty()) {
+      const PyValue* v = todo.back();
+      todo.pop_back();
+      if (!seen.insert(v).second) continue;
+      const char* what = v->type == PyType::kGlobal ? "a bare global"
+                         : v->type == PyType::kDType  ? "a bare numpy.dtype"
+                         : v->type == PyType::kArray && v->i != 0 ? "an ndarray that was never built (no BUILD)"
+                                                                   : nullptr;
+      if (what) return Err(std::string("the result holds ") + what + "; only plain values and arrays may remain");
+      for (const auto& c : v->items) todo.push_back(c.get());
+      for (const auto& [k, c] : v->dict) todo.push_back(c.get());
+    }
     return Status::Ok();
   }
   Status ReadString(size_t len_bytes, PyType type) {
     if (!Need(len_bytes)) return Err("truncated length");
     uint64_t n = ReadLe(static_cast<int>(len_bytes));
     if (!Need(n)) return Err("string of " + std::to_string(n) + " bytes runs past the end");
-    PyPtr v = Make(type);
+    PyPtr v = New(type);
     v->s.assign(reinterpret_cast<const char*>(&d_[pos_]), n);
     pos_ += n;
     if (type == PyType::kStr) {
@@ -167,7 +210,8 @@ class Unpickler {
   }
   Status Memoize(uint64_t idx) {
     if (stack_.empty()) return Err("memo store with empty stack");
-    if (memo_.size() >= kMaxMemo && !memo_.count(idx)) return Err("memo too large");
+    if (memo_.size() >= limits::kMaxPickleMemo && !memo_.count(idx))
+      return Err("more than " + std::to_string(limits::kMaxPickleMemo) + " memo entries");
     memo_[idx] = stack_.back();
     return Status::Ok();
   }
@@ -182,7 +226,7 @@ class Unpickler {
                                      "numpy.ndarray", "numpy.dtype", "_codecs.encode"};
     for (const char* a : kAllowed)
       if (full == a) {
-        PyPtr g = Make(PyType::kGlobal);
+        PyPtr g = New(PyType::kGlobal);
         g->s = full;
         return Push(g);
       }
@@ -201,7 +245,7 @@ class Unpickler {
       if (a[1]->s != "latin1" && a[1]->s != "latin-1") return Err("_codecs.encode: unsupported encoding '" + a[1]->s + "'");
       std::vector<uint32_t> cps;
       if (!DecodeUtf8(a[0]->s, &cps)) return Err("invalid UTF-8 in _codecs.encode argument");
-      PyPtr out = Make(PyType::kBytes);
+      PyPtr out = New(PyType::kBytes);
       out->s.reserve(cps.size());
       for (uint32_t cp : cps) {
         if (cp > 255) return Err("_codecs.encode: code point above 255 cannot be latin-1");
@@ -211,7 +255,7 @@ class Unpickler {
     }
     if (fn->s == "numpy.dtype") {
       if (a.empty() || a[0]->type != PyType::kStr) return Err("numpy.dtype expects a type name");
-      PyPtr out = Make(PyType::kDType);
+      PyPtr out = New(PyType::kDType);
       std::string name = a[0]->s;
       if (!DTypeFromNumpyName(name, &out->array.dtype)) return Err("unsupported numpy dtype '" + name + "'");
       return Push(out);
@@ -220,7 +264,7 @@ class Unpickler {
     // _reconstruct(ndarray, (0,), b'b')
     if (a.size() != 3 || a[0]->type != PyType::kGlobal || a[0]->s != "numpy.ndarray")
       return Err("_reconstruct expects (numpy.ndarray, shape, typecode)");
-    PyPtr out = Make(PyType::kArray);
+    PyPtr out = New(PyType::kArray);
     out->i = -1;  // not yet built
     return Push(out);
   }
@@ -247,10 +291,11 @@ class Unpickler {
     t.dtype = st[2]->array.dtype;
     int64_t n = 1;
     for (const auto& d : st[1]->items) {
-      if (d->type != PyType::kInt || d->i < 0 || d->i > kMaxArrayElems) return Err("bad ndarray dimension");
+      if (d->type != PyType::kInt || d->i < 0 || d->i > kMaxArrayElements) return Err("bad ndarray dimension");
       t.shape.push_back(d->i);
+      if (d->i != 0 && n > kMaxArrayElements / d->i)
+        return Err("ndarray of more than " + std::to_string(kMaxArrayElements) + " elements");
       n *= d->i;
-      if (n > kMaxArrayElems) return Err("ndarray too large");
     }
     const std::string& raw = st[4]->s;
     if (static_cast<uint64_t>(raw.size()) != static_cast<uint64_t>(n) * DTypeSize(t.dtype))
@@ -276,12 +321,12 @@ class Unpickler {
       case '(':
         marks_.push_back(stack_.size());
         return Status::Ok();
-      case '}': return Push(Make(PyType::kDict));
-      case ']': return Push(Make(PyType::kList));
-      case ')': return Push(Make(PyType::kTuple));
-      case 'N': return Push(Make(PyType::kNone));
+      case '}': return Push(New(PyType::kDict));
+      case ']': return Push(New(PyType::kList));
+      case ')': return Push(New(PyType::kTuple));
+      case 'N': return Push(New(PyType::kNone));
       case 0x88: case 0x89: {
-        PyPtr v = Make(PyType::kBool);
+        PyPtr v = New(PyType::kBool);
         v->b = op == 0x88;
         return Push(v);
       }
@@ -289,7 +334,7 @@ class Unpickler {
         int n = op == 'K' ? 1 : op == 'M' ? 2 : 4;
         if (!Need(n)) return Err("truncated integer");
         uint64_t raw = ReadLe(n);
-        PyPtr v = Make(PyType::kInt);
+        PyPtr v = New(PyType::kInt);
         v->i = op == 'J' ? static_cast<int32_t>(static_cast<uint32_t>(raw)) : static_cast<int64_t>(raw);
         return Push(v);
       }
@@ -300,7 +345,7 @@ class Unpickler {
         if (!Need(n)) return Err("truncated LONG1");
         uint64_t raw = ReadLe(n);
         if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) raw |= ~uint64_t{0} << (8 * n);
-        PyPtr v = Make(PyType::kInt);
+        PyPtr v = New(PyType::kInt);
         v->i = static_cast<int64_t>(raw);
         return Push(v);
       }
@@ -309,7 +354,7 @@ class Unpickler {
         uint64_t bits = 0;
         for (int k = 0; k < 8; ++k) bits = (bits << 8) | d_[pos_ + k];
         pos_ += 8;
-        PyPtr v = Make(PyType::kFloat);
+        PyPtr v = New(PyType::kFloat);
         std::memcpy(&v->f, &bits, 8);
         return Push(v);
       }
@@ -322,15 +367,14 @@ class Unpickler {
       case 0x85: case 0x86: case 0x87: {
         size_t n = op - 0x84;
         if (stack_.size() < n + (marks_.empty() ? 0 : marks_.back())) return Err("stack underflow in TUPLEn");
-        PyPtr v = Make(PyType::kTuple);
-        v->items.assign(stack_.end() - n, stack_.end());
+        std::vector<PyPtr> items(stack_.end() - n, stack_.end());
         stack_.resize(stack_.size() - n);
+        TTE_ASSIGN_OR_RETURN(PyPtr v, MakeTuple(std::move(items)));
         return Push(v);
       }
       case 't': {
         TTE_ASSIGN_OR_RETURN(auto items, PopMark());
-        PyPtr v = Make(PyType::kTuple);
-        v->items = std::move(items);
+        TTE_ASSIGN_OR_RETURN(PyPtr v, MakeTuple(std::move(items)));
         return Push(v);
       }
       case 'a': case 'e': {
@@ -341,10 +385,9 @@ class Unpickler {
         } else {
           TTE_ASSIGN_OR_RETURN(items, PopMark());
         }
-        if (stack_.empty() || stack_.back()->type != PyType::kList) return Err("APPEND to something that is not a list");
-        PyValue* list = stack_.back().get();
+        TTE_ASSIGN_OR_RETURN(PyValue* list, Mutable(PyType::kList, op == 'a' ? "APPEND" : "APPENDS"));
         for (auto& x : items) {
-          TTE_RETURN_IF_ERROR(CheckNoCycle(x, list));
+          TTE_RETURN_IF_ERROR(Contain(list, x));
           list->items.push_back(x);
         }
         return Status::Ok();
@@ -359,19 +402,17 @@ class Unpickler {
           TTE_ASSIGN_OR_RETURN(items, PopMark());
         }
         if (items.size() % 2) return Err("SETITEMS with an odd number of values");
-        if (stack_.empty() || stack_.back()->type != PyType::kDict) return Err("SETITEM on something that is not a dict");
-        PyValue* dict = stack_.back().get();
+        TTE_ASSIGN_OR_RETURN(PyValue* dict, Mutable(PyType::kDict, op == 's' ? "SETITEM" : "SETITEMS"));
+        DictKeys& index = dict_keys_[dict];
+        if (!index.dict) index.dict = stack_.back();
         for (size_t k = 0; k < items.size(); k += 2) {
           const auto& key = items[k];
           if (key->type != PyType::kStr && key->type != PyType::kInt) return Err("dict key is not a str or int");
-          TTE_RETURN_IF_ERROR(CheckNoCycle(items[k + 1], dict));
-          bool replaced = false;
-          for (auto& [ek, ev] : dict->dict)
-            if (ek->type == key->type && ek->s == key->s && ek->i == key->i) {
-              ev = items[k + 1];
-              replaced = true;
-            }
-          if (!replaced) dict->dict.emplace_back(key, items[k + 1]);
+          TTE_RETURN_IF_ERROR(Contain(dict, key));
+          TTE_RETURN_IF_ERROR(Contain(dict, items[k + 1]));
+          auto [it, added] = index.keys.emplace(KeyOf(*key), dict->dict.size());
+          if (added) dict->dict.emplace_back(key, items[k + 1]);
+          else dict->dict[it->second].second = items[k + 1];  // a repeated key keeps its place, takes the new value
         }
         return Status::Ok();
       }
@@ -421,12 +462,41 @@ class Unpickler {
   std::vector<PyPtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyPtr> memo_;
+  // Keys of each dict SETITEM(S) filled, by position; holding the dict keeps its address from being reused.
+  struct DictKeys {
+    PyPtr dict;
+    std::unordered_map<std::string, size_t> keys;
+  };
+  std::unordered_map<const PyValue*, DictKeys> dict_keys_;
+  size_t created_ = 0;
 };
 
 // ---------------------------------------------------------------- writer
 class Pickler {
  public:
   std::vector<uint8_t> out;
+
+  // Finds the containers, arrays and strings reached more than once (a loaded pickle may share them
+  // through its memo): each is written once and memoized, later references read the memo, so a tree
+  // with sharing is written in size linear in its distinct values, as Python's pickler does. Trees
+  // without sharing (everything tte builds) are written with no memo opcodes at all.
+  void FindShared(const PyValue& root) {
+    std::unordered_map<const PyValue*, int> seen;
+    std::vector<const PyValue*> todo = {&root};
+    while (!todo.empty()) {
+      const PyValue* v = todo.back();
+      todo.pop_back();
+      if (++seen[v] > 1) {
+        if (Memoizable(*v)) memo_.emplace(v, -1);
+        continue;
+      }
+      for (const auto& c : v->items) todo.push_back(c.get());
+      for (const auto& [k, c] : v->dict) {
+        todo.push_back(k.get());
+        todo.push_back(c.get());
+      }
+    }
+  }
 
   void Op(uint8_t b) { out.push_back(b); }
   void Le(uint64_t v, int n) {
@@ -511,6 +581,46 @@ class Pickler {
     Op('b');
   }
   void Value(const PyValue& v) {
+    auto shared = memo_.find(&v);
+    if (shared != memo_.end() && shared->second >= 0) {  // written before: read it from the memo
+      const auto idx = static_cast<uint32_t>(shared->second);
+      if (idx < 256) {
+        Op('h');
+        Le(idx, 1);
+      } else {
+        Op('j');
+        Le(idx, 4);
+      }
+      return;
+    }
+    Fresh(v);
+    if (shared != memo_.end()) {
+      const auto idx = static_cast<uint32_t>(next_memo_++);
+      shared->second = static_cast<int>(idx);
+      if (idx < 256) {
+        Op('q');
+        Le(idx, 1);
+      } else {
+        Op('r');
+        Le(idx, 4);
+      }
+    }
+  }
+
+ private:
+  static bool Memoizable(const PyValue& v) {
+    switch (v.type) {
+      case PyType::kStr: case PyType::kBytes: case PyType::kTuple: case PyType::kList: case PyType::kDict:
+      case PyType::kArray:
+        return true;
+      default:
+        return false;
+    }
+  }
+  std::unordered_map<const PyValue*, int> memo_;  // shared value -> memo index (-1: not written yet)
+  int next_memo_ = 0;
+
+  void Fresh(const PyValue& v) {
     switch (v.type) {
       case PyType::kNone: Op('N'); break;
       case PyType::kBool: Op(v.b ? 0x88 : 0x89); break;
@@ -610,6 +720,7 @@ Result<PyPtr> Load(const std::vector<uint8_t>& data, const std::string& label) {
 
 std::vector<uint8_t> Dump(const PyValue& v) {
   Pickler p;
+  p.FindShared(v);
   p.Op(0x80);
   p.Op(2);
   p.Value(v);
