@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/limits.h"
+
 namespace tte {
 
 const ConvLayer& LayerOf(const Model& m, int conv_index) {
@@ -93,6 +95,14 @@ Result<ForwardGraph> BuildForward(const Model& m, const ForwardOptions& opt, Pro
   prog->convs.assign(n_convs + 1, ConvBinding{});
   prog->adds.assign(m.blocks.size(), AddBinding{});
 
+  // Activations are bounded before anything is planned or allocated (core/limits.h).
+  auto too_big = [&](const std::string& what, int64_t c, int64_t hw) -> Status {
+    if (c * hw * hw <= limits::kMaxActivationBytes) return Status::Ok();
+    return InvalidArgument(m.source + ": " + what + ": " + std::to_string(c) + "x" + std::to_string(hw) + "x" +
+                           std::to_string(hw) + " bytes of activations exceed the limit of " +
+                           std::to_string(limits::kMaxActivationBytes) + " (resolution " + std::to_string(R) + ")");
+  };
+  TTE_RETURN_IF_ERROR(too_big("input", m.in_channels(), R));
   TensorInfo in;
   in.name = "input";
   in.dtype = DType::kInt8;
@@ -108,6 +118,7 @@ Result<ForwardGraph> BuildForward(const Model& m, const ForwardOptions& opt, Pro
       return InvalidArgument(m.source + ": " + c.path + ": input of " + std::to_string(hw) + "x" + std::to_string(hw) +
                              " is too small for kernel " + std::to_string(c.kernel) + " at stride " + std::to_string(c.stride) +
                              " (resolution " + std::to_string(R) + ")");
+    TTE_RETURN_IF_ERROR(too_big(c.path + " output", c.out_channels, out_hw));
     TensorInfo y;
     y.name = ShortName(c) + ".out";
     y.dtype = DType::kInt8;
