@@ -143,9 +143,23 @@ std::string PnmDefect(const unsigned char* d, size_t n) {
   return "";
 }
 
+// A PNG whose first IDAT chunk is empty: stb_image 2.27 copies its 0 bytes into a buffer it has not
+// allocated yet (memcpy from a null pointer, undefined behaviour). Encoders do not write such files.
+std::string PngDefect(const unsigned char* d, size_t n) {
+  for (size_t p = 8; p + 8 <= n;) {
+    const uint64_t len = (uint64_t{d[p]} << 24) | (uint64_t{d[p + 1]} << 16) | (uint64_t{d[p + 2]} << 8) | d[p + 3];
+    if (std::memcmp(d + p + 4, "IDAT", 4) == 0) return len == 0 ? "PNG whose first IDAT chunk is empty" : "";
+    if (std::memcmp(d + p + 4, "IEND", 4) == 0) break;
+    p += 12 + len;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string KnownDefect(const unsigned char* data, size_t size) {
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size >= 8 && std::memcmp(data, kPng, 8) == 0) return PngDefect(data, size);
   if (size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6')) return PnmDefect(data, size);
   // stb_image takes a file for a JPEG when it starts with 0xFF, any more 0xFF fill bytes, then SOI (0xD8).
   if (size == 0 || data[0] != 0xFF) return "";

@@ -14,7 +14,8 @@ namespace tte::stb {
 // are refused before stb_image sees them. Returns "" when `data` is fine for it, else the reason:
 //   - a JPEG DHT segment declaring more than 256 Huffman codes (stb writes past its tables);
 //   - PGM/PPM headers with numbers of more than 9 digits (int overflow), 16-bit samples (wrong byte
-//     order, a buffer overrun converting them), data shorter than the header says (uninitialized pixels).
+//     order, a buffer overrun converting them), data shorter than the header says (uninitialized pixels);
+//   - a PNG whose first IDAT chunk is empty (a copy through a null pointer).
 std::string KnownDefect(const unsigned char* data, size_t size);
 
 // While alive, stb_image on this thread may hold at most `bytes` bytes at once. Not nestable.
