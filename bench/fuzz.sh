@@ -25,8 +25,8 @@ for t in "${targets[@]}"; do
   secs=$(($(date +%s) - start))
   log=$out/$t/fuzz.log
   stat() { grep -m1 "^stat::$1:" "$log" | awk '{print $2}'; }
-  inited=$(grep -m1 -E '^#[0-9]+ +INITED' "$log")
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1)
+  inited=$(grep -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log")
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   field() { sed -n "s/.* $1: \([0-9]*\).*/\1/p" <<<"$2"; }
   failing=$(ls "$out/$t" | grep -cE '^(crash|leak|timeout|oom)-')
   row="| $t | $(stat number_of_executed_units) | $(stat average_exec_per_sec) | $secs | $(field cov "$inited") -> $(field cov "$done_line") | $(field ft "$inited") -> $(field ft "$done_line") | $(field corp "$done_line") | $(stat peak_rss_mb) | $failing | $status |"

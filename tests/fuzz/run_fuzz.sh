@@ -6,7 +6,7 @@
 # Usage: run_fuzz.sh FUZZER SEED_TOOL TARGET DICT WORK [libFuzzer options...]
 #   e.g. run_fuzz.sh build/tests/fuzz/pkl_fuzzer build/tests/fuzz/tte_fuzz_seeds pkl tests/fuzz/dict/pkl.dict /tmp/w -runs=1000000
 set -euo pipefail
-fuzzer=$1 seeds=$2 target=$3 dict=$4 work=$5
+fuzzer=$(realpath "$1") seeds=$(realpath "$2") target=$3 dict=$(realpath "$4") work=$(realpath -m "$5")
 shift 5
 rm -rf "$work" && mkdir -p "$work/corpus" "$work/seeds"
 "$seeds" "$work/seeds"
@@ -14,9 +14,9 @@ cp "$work/seeds/$target"/* "$work/corpus/"
 echo "run_fuzz: $target: $(ls "$work/corpus" | wc -l) seeds, $(du -cb "$work/corpus"/* | tail -1 | cut -f1) bytes"
 cd "$work"
 status=0
-"$fuzzer" -dict="$dict" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -seed=1 -print_final_stats=1 \
+"$fuzzer" -dict="$dict" -max_len=16384 -timeout=30 -rss_limit_mb=2048 -seed=1 -print_final_stats=1 \
   -artifact_prefix="$work/" "$@" corpus 2>&1 | tee fuzz.log || status=$?
-# The final line libFuzzer prints with the totals (DONE), and the crash count.
-grep -E '^#[0-9]+ +(DONE|INITED)' fuzz.log | tail -2 || true
+# Coverage with the seeds alone (INITED) and at the end (DONE), and the number of failing inputs.
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' fuzz.log || true
 echo "run_fuzz: $target: $(ls "$work" | grep -cE '^(crash|leak|timeout|oom|slow-unit)-' || true) failing inputs"
 exit $status
