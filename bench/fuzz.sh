@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The long fuzzing benchmark: every fuzz target of tests/fuzz for RUNS executions (10^7 by default), one
-# process, one worker (nice 19, so the machine stays usable), from its generated seed corpus and
+# process, one worker (niceness FUZZ_NICE, default 10, so the machine stays usable), from its generated seed corpus and
 # dictionary. Records, per target, executions, speed, coverage (libFuzzer's cov: edges and ft: features at
 # the start and at the end, so what the run found beyond the seeds shows), corpus size, peak memory and
 # failing inputs (crashes, leaks, timeouts, out-of-memory), and rewrites the results table of
 # docs/fuzzing.md (rows of targets not run this time are kept).
+# Allocation stacks are not recorded (ASAN_OPTIONS=malloc_context_size=0: less work per allocation); rerun a
+# failing input with the fuzzer alone for full reports.
 # Usage: bench/fuzz.sh [BUILD_DIR] [RUNS] [TARGET...]     e.g. bench/fuzz.sh build 10000000 pkl npy
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ mkdir -p "$out"
 for t in "${targets[@]}"; do
   echo "bench/fuzz.sh: $t: $runs executions ..."
   start=$(date +%s)
-  nice -n 19 tests/fuzz/run_fuzz.sh "$build/tests/fuzz/${t}_fuzzer" "$build/tests/fuzz/tte_fuzz_seeds" "$t" \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0} nice -n "${FUZZ_NICE:-10}" tests/fuzz/run_fuzz.sh "$build/tests/fuzz/${t}_fuzzer" "$build/tests/fuzz/tte_fuzz_seeds" "$t" \
     "tests/fuzz/dict/$t.dict" "$out/$t" -runs="$runs" >"$out/$t.log" 2>&1
   status=$?
   secs=$(($(date +%s) - start))
