@@ -35,6 +35,8 @@ struct TrainCmd {
   int threads = 2;
   std::string out, metrics, plot;
   bool quiet = false;
+  double divergence_factor = 10;
+  bool keep_last_good = false;
 };
 
 Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
@@ -103,6 +105,8 @@ int RunTrain(const TrainCmd& o) {
   cfg.eval_every = o.eval_every;
   cfg.threads = o.threads;
   cfg.progress = !o.quiet;
+  cfg.divergence_factor = o.divergence_factor;
+  cfg.keep_last_good = o.keep_last_good;
   if (o.steps >= 0 && o.epochs <= 0) return Fail("train", InvalidArgument("--epochs must be positive"));
   if (!o.out.empty() && !m->pkl)
     return Fail("train", Unsupported(o.out + ": exporting a trained " + m->graph.format + " model is not supported yet"));
@@ -134,7 +138,8 @@ int RunTrain(const TrainCmd& o) {
   Status st = T.Train(**train, eval->get(), [&](const EpochMetrics& e) {
     history.push_back(e);
     nlohmann::json j = {{"epoch", e.epoch}, {"updates", e.updates}, {"lr", e.lr}, {"train_loss", e.train_loss},
-                        {"train_top1", e.train_acc}, {"seconds", e.seconds}, {"ms_per_sample", e.ms_per_sample}};
+                        {"train_top1", e.train_acc}, {"seconds", e.seconds}, {"ms_per_sample", e.ms_per_sample},
+                        {"max_window_loss", e.max_window_loss}, {"loss_limit", e.loss_limit}};
     if (e.eval_acc >= 0) j["eval_top1"] = e.eval_acc;
     jsonl += j.dump() + "\n";
     std::printf("  epoch %d: loss %.4f, train top-1 %.2f%%", e.epoch, e.train_loss, e.train_acc);
@@ -144,6 +149,21 @@ int RunTrain(const TrainCmd& o) {
     // The metrics so far, rewritten whole after every epoch (temp + rename): a run in progress can be plotted.
     if (!o.metrics.empty() && metrics_status.ok()) metrics_status = WriteFileAtomic(o.metrics, jsonl);
   });
+  if (!st.ok() && T.diverged() && metrics_status.ok() && o.keep_last_good && !o.out.empty()) {
+    // The run failed (diverged): on request, the state of the last good epoch is written, and the run
+    // still fails. The metrics of the epochs that completed stay.
+    Fail("train", st);
+    auto epoch = T.RestoreLastGood();
+    if (!epoch.ok()) return Fail("train", epoch.status());
+    auto good = T.Export(*m->pkl, (*train)->class_names());
+    if (!good.ok()) return Fail("train", good.status());
+    Status saved = SaveModel(*good, o.out);
+    if (!saved.ok()) return Fail("train", saved);
+    std::fprintf(stderr, "tte train: --keep-last-good: wrote the state of %s to %s\n",
+                 *epoch == 0 ? "the start of the run (no epoch completed)" : ("the end of epoch " + std::to_string(*epoch)).c_str(),
+                 o.out.c_str());
+    return 1;
+  }
   if (!st.ok() || !metrics_status.ok()) {
     if (!history.empty() && !o.metrics.empty()) std::remove(o.metrics.c_str());  // no partial output of a failed run
     return Fail("train", !st.ok() ? st : metrics_status);
@@ -215,6 +235,12 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON lines (rewritten after every epoch)");
   c->add_option("--plot", o->plot, "Write the training curves as SVG");
   c->add_flag("--quiet", o->quiet, "No progress bars");
+  c->add_option("--divergence-factor", o->divergence_factor,
+                "Stop when the mean loss of the last 32 samples exceeds this many times max(ln(classes), the first "
+                "loss) (a non-finite loss always stops the run; 0 = only that; docs/training.md)")
+      ->capture_default_str();
+  c->add_flag("--keep-last-good", o->keep_last_good,
+              "If training diverges, still write --out: the state at the end of the last good epoch (the run fails)");
   c->callback([o, exit_code] { *exit_code = RunTrain(*o); });
 }
 

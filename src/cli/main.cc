@@ -1,5 +1,6 @@
 // tte: the Tiny Training Engine command-line tool. Each subcommand lives in its own cmd_<name>.cc.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/commands.h"
 
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  // Output that could not be written (a full disk, a closed pipe) is an error too.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "tte: error: cannot write to standard output (disk full?)\n");
+    return exit_code != 0 ? exit_code : 1;
   }
   return exit_code;
 }

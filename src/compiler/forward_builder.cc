@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "core/limits.h"
+
 namespace tte {
 namespace {
 
@@ -178,6 +180,18 @@ Status Lowering::Run() {
   fg_.conv_out.assign(P_.convs.size(), -1);
   fg_.tensor_of_value.assign(g_.values.size(), -1);
   fg_.mask_of_value.assign(g_.values.size(), -1);
+  // Activations are bounded before anything is planned or allocated (core/limits.h).
+  const std::vector<int> producer = g_.Producers();
+  for (size_t v = 0; v < g_.values.size(); ++v) {
+    const ir::Value& val = g_.values[v];
+    if (val.is_const() || val.numel() <= limits::kMaxActivationBytes) continue;
+    const int node = producer[v];
+    std::string dims;
+    for (int64_t d : val.shape) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    return InvalidArgument(g_.source + ": " + (node < 0 ? std::string("input") : g_.nodes[static_cast<size_t>(node)].name + " output") +
+                           ": " + dims + " bytes of activations exceed the limit of " +
+                           std::to_string(limits::kMaxActivationBytes));
+  }
   const ir::Value& in = g_.value(g_.input);
   TensorInfo t;
   t.name = "input";

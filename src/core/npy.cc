@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/file_io.h"
+#include "core/limits.h"
 #include "core/zip.h"
 
 namespace tte {
@@ -66,6 +67,9 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
   } else {
     return Unsupported(label + ": .npy version " + std::to_string(major));
   }
+  if (hlen > limits::kMaxNpyHeaderBytes)
+    return DataLoss(label + ": .npy header of " + std::to_string(hlen) + " bytes exceeds the limit of " +
+                    std::to_string(limits::kMaxNpyHeaderBytes));
   if (hstart + hlen > b.size()) return DataLoss(label + ": truncated .npy header");
   std::string h(reinterpret_cast<const char*>(&b[hstart]), hlen);
   size_t p;
@@ -82,6 +86,11 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
   q = h.find(')', p);
   if (q == std::string::npos) return DataLoss(label + ": bad 'shape' in .npy header");
   std::string dims = h.substr(p + 1, q - p - 1);
+  // Every dimension and their product is bounded by the data the file holds (checked as it grows, so
+  // nothing overflows).
+  const size_t data_start = hstart + hlen;
+  const uint64_t data_bytes = b.size() - data_start;
+  uint64_t need = DTypeSize(t.dtype);
   size_t i = 0;
   while (i < dims.size()) {
     while (i < dims.size() && (dims[i] == ' ' || dims[i] == ',')) ++i;
@@ -89,13 +98,18 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
     size_t j = i;
     while (j < dims.size() && dims[j] >= '0' && dims[j] <= '9') ++j;
     if (j == i || j - i > 12) return DataLoss(label + ": bad 'shape' in .npy header");
-    t.shape.push_back(std::stoll(dims.substr(i, j - i)));
+    if (t.shape.size() >= static_cast<size_t>(limits::kMaxNpyDims))
+      return DataLoss(label + ": 'shape' has more than " + std::to_string(limits::kMaxNpyDims) + " dimensions");
+    const int64_t d = std::stoll(dims.substr(i, j - i));
+    t.shape.push_back(d);
+    if (need != 0 && static_cast<uint64_t>(d) > data_bytes / need)
+      return DataLoss(label + ": 'shape' " + dims.substr(0, j) + "... needs more than the " + std::to_string(data_bytes) +
+                      " data bytes the file holds (truncated?)");
+    need *= static_cast<uint64_t>(d);
     i = j;
   }
-  size_t data_start = hstart + hlen;
-  unsigned __int128 need = static_cast<unsigned __int128>(t.numel()) * DTypeSize(t.dtype);
-  if (need != b.size() - data_start)
-    return DataLoss(label + ": data size " + std::to_string(b.size() - data_start) + " bytes does not match shape " +
+  if (need != data_bytes)
+    return DataLoss(label + ": data size " + std::to_string(data_bytes) + " bytes does not match shape " +
                     ShapeString(t.shape) + " of " + DTypeName(t.dtype) + " (truncated?)");
   t.bytes.assign(b.begin() + data_start, b.end());
   return t;

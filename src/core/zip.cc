@@ -3,7 +3,10 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "core/limits.h"
 
 namespace tte {
 namespace {
@@ -64,7 +67,7 @@ Result<ZipReader> ZipReader::Open(std::vector<uint8_t> archive, std::string labe
     if (eocd < 20 || Le32(&d[eocd - 20]) != kZip64LocatorSig)
       return DataLoss(L + ": zip64 locator missing");
     uint64_t z64 = Le64(&d[eocd - 20 + 8]);
-    if (z64 + 56 > d.size() || Le32(&d[z64]) != kZip64EndSig)
+    if (d.size() < 56 || z64 > d.size() - 56 || Le32(&d[z64]) != kZip64EndSig)
       return DataLoss(L + ": zip64 end record out of range");
     n_entries = Le64(&d[z64 + 32]);
     cd_size = Le64(&d[z64 + 40]);
@@ -121,12 +124,18 @@ Result<std::vector<uint8_t>> ZipReader::Read(const ZipEntry& e) const {
   const auto& d = data_;
   const std::string where = label_ + ": entry '" + e.name + "'";
   uint64_t h = e.local_header_offset;
-  if (h + 30 > d.size() || Le32(&d[h]) != kLocalSig) return DataLoss(where + ": local header is corrupt");
+  if (d.size() < 30 || h > d.size() - 30 || Le32(&d[h]) != kLocalSig)
+    return DataLoss(where + ": local header at byte " + std::to_string(h) + " is corrupt");
   uint64_t start = h + 30 + Le16(&d[h + 26]) + Le16(&d[h + 28]);
   if (start > d.size() || e.compressed_size > d.size() - start)
     return DataLoss(where + ": data runs past the end of the file (truncated?)");
-  if (e.uncompressed_size > (uint64_t{1} << 32))
-    return DataLoss(where + ": implausible size " + std::to_string(e.uncompressed_size));
+  // Sizes are checked before anything is allocated: a declared size is only a claim.
+  if (e.uncompressed_size > limits::kMaxZipEntryBytes || e.compressed_size > limits::kMaxZipEntryBytes)
+    return DataLoss(where + ": size " + std::to_string(std::max(e.uncompressed_size, e.compressed_size)) +
+                    " bytes exceeds the limit of " + std::to_string(limits::kMaxZipEntryBytes));
+  if (e.method == 8 && e.uncompressed_size / limits::kMaxDeflateRatio > e.compressed_size)
+    return DataLoss(where + ": uncompressed size " + std::to_string(e.uncompressed_size) + " bytes is impossible for " +
+                    std::to_string(e.compressed_size) + " bytes of deflate data");
   std::vector<uint8_t> out;
   if (e.method == 0) {
     if (e.compressed_size != e.uncompressed_size) return DataLoss(where + ": stored sizes disagree");

@@ -3,7 +3,7 @@
 
 #include <zlib.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "core/file_io.h"
@@ -53,40 +53,57 @@ Status CountMismatch(const std::string& label, uint64_t declared, size_t payload
 
 }  // namespace
 
+Result<std::vector<uint8_t>> GunzipIfCompressed(std::vector<uint8_t> in, const std::string& label,
+                                                size_t max_bytes) {
+  if (in.size() < 2 || in[0] != 0x1f || in[1] != 0x8b) {
+    if (in.size() > max_bytes)
+      return DataLoss(label + ": size exceeds " + std::to_string(max_bytes) + " bytes");
+    return in;
+  }
+  std::vector<uint8_t> out;
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Internal(label + ": inflateInit failed");
+  std::vector<uint8_t> chunk(size_t{1} << 16);
+  std::string error;
+  size_t pos = 0;
+  // Gzip members one after another, as gunzip reads them, each checked to its end (CRC and length);
+  // anything after the last member that is not another member is ignored, as zlib's gzread does.
+  while (error.empty() && in.size() - pos >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b) {
+    inflateReset(&zs);
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      const size_t avail = std::min<size_t>(in.size() - pos, size_t{1} << 30);
+      zs.next_in = in.data() + pos;
+      zs.avail_in = static_cast<uInt>(avail);
+      zs.next_out = chunk.data();
+      zs.avail_out = static_cast<uInt>(chunk.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+      pos += avail - zs.avail_in;
+      const size_t produced = chunk.size() - zs.avail_out;
+      if (rc == Z_BUF_ERROR) {  // no progress possible with a free output buffer: the input ended
+        error = "truncated or corrupt gzip data (unexpected end of file)";
+        break;
+      }
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        error = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "inflate error") + ")";
+        break;
+      }
+      if (produced > max_bytes - out.size()) {
+        error = "decompressed size exceeds " + std::to_string(max_bytes) + " bytes";
+        break;
+      }
+      out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(produced));
+    }
+  }
+  inflateEnd(&zs);
+  if (!error.empty()) return DataLoss(label + ": " + error);
+  return out;
+}
+
 Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_bytes) {
   if (!FileExists(path)) return NotFound(path + ": no such file");
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
-  gzbuffer(f, 1 << 17);
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> chunk(1 << 20);
-  while (true) {
-    const int n = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (n < 0) {
-      int err = 0;
-      const char* msg = gzerror(f, &err);
-      std::string why = msg && *msg ? msg : "read error";
-      gzclose(f);
-      return DataLoss(path + ": corrupt gzip data (" + why + ")");
-    }
-    if (n == 0) break;
-    if (out.size() + size_t(n) > max_bytes) {
-      gzclose(f);
-      return DataLoss(path + ": decompressed size exceeds " + std::to_string(max_bytes) + " bytes");
-    }
-    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
-  }
-  // A gzip stream cut short reads as a short file with a pending Z_BUF_ERROR.
-  int err = Z_OK;
-  const char* msg = gzerror(f, &err);
-  if (err != Z_OK && err != Z_STREAM_END) {
-    std::string why = msg && *msg ? msg : "error";
-    gzclose(f);
-    return DataLoss(path + ": truncated or corrupt gzip data (" + why + ")");
-  }
-  const int rc = gzclose(f);
-  if (rc != Z_OK) return DataLoss(path + ": truncated or corrupt gzip data (close failed)");
-  return out;
+  TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
+  return GunzipIfCompressed(std::move(bytes), path, max_bytes);
 }
 
 Result<IdxImages> ParseIdxImages(const std::vector<uint8_t>& b, const std::string& label) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/status.h"
 
 namespace tte {
@@ -22,10 +23,14 @@ struct IdxImages {
 };
 
 // Largest decompressed IDX file tte accepts (guards against decompression bombs).
-inline constexpr size_t kMaxIdxBytes = size_t(1) << 31;
+using limits::kMaxIdxBytes;
 
-// Reads a whole file through zlib's gz* API, which reads gzip and raw files alike. Truncated or
-// corrupt gzip data is an error naming the file.
+// Bytes that start with the gzip magic (1f 8b) are decompressed (concatenated members too), others
+// are returned as they are. Truncated or corrupt gzip data, or more than max_bytes of output, is an
+// error naming `label`; the output is never allowed to grow past max_bytes.
+Result<std::vector<uint8_t>> GunzipIfCompressed(std::vector<uint8_t> bytes, const std::string& label,
+                                                size_t max_bytes = kMaxIdxBytes);
+// Reads a whole file, gzip-compressed or raw (GunzipIfCompressed).
 Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
                                            size_t max_bytes = kMaxIdxBytes);
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/file_io.h"
+#include "data/stb_decoder.h"
 
 namespace tte {
 namespace {
@@ -129,6 +130,8 @@ Status CheckImage(const Image& in, const char* what) {
 Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& label) {
   if (size == 0) return DataLoss(label + ": empty file, not an image");
   if (size > size_t(INT32_MAX)) return DataLoss(label + ": file too large to decode");
+  if (std::string defect = stb::KnownDefect(data, size); !defect.empty())
+    return DataLoss(label + ": cannot decode image: " + defect);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &comp)) {
     const char* why = stbi_failure_reason();
@@ -138,13 +141,27 @@ Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& l
   if (w <= 0 || h <= 0 || int64_t(w) * h > kMaxImagePixels)
     return DataLoss(label + ": image size " + std::to_string(w) + "x" + std::to_string(h) +
                     " is out of range (at most " + std::to_string(kMaxImagePixels) + " pixels)");
-  uint8_t* px = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 3);
+  stb::AllocationLimit limit(static_cast<size_t>(kDecodeBytesPerPixel * w * h + 2 * static_cast<int64_t>(size) +
+                                                 kDecodeSlackBytes));
+  // The file's own channels (1-4), made RGB below exactly as stb_image's conversion would, which keeps
+  // its conversion paths out of the way (one overran its buffer for a 16-bit PGM in v2.27, found by fuzzing).
+  uint8_t* px = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 0);
   if (!px) {
+    if (limit.exceeded())
+      return DataLoss(label + ": cannot decode image: its data needs more memory than a " + std::to_string(w) + "x" +
+                      std::to_string(h) + " image can (corrupt or hostile file)");
     const char* why = stbi_failure_reason();
     return DataLoss(label + ": cannot decode image (" + (why ? why : "corrupt data") + ")");
   }
+  if (comp < 1 || comp > 4) {
+    stbi_image_free(px);
+    return DataLoss(label + ": cannot decode image (" + std::to_string(comp) + " channels)");
+  }
+  // Grey and grey + alpha: the grey copied to R, G and B; RGB and RGBA: R, G, B (alpha dropped).
   Image img(w, h, 3);
-  std::memcpy(img.pixels.data(), px, img.pixels.size());
+  const size_t n = size_t(w) * h;
+  for (size_t i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c) img.pixels[3 * i + c] = px[i * comp + (comp < 3 ? 0 : c)];
   stbi_image_free(px);
   return img;
 }
@@ -155,12 +172,14 @@ Result<Image> ReadImage(const std::string& path) {
 }
 
 Status CheckImageHeader(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return NotFound(path + ": cannot open image file");
+  if (IsDirectory(path)) return InvalidArgument(path + ": is a directory, expected an image file");
+  TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
+  if (bytes.empty()) return DataLoss(path + ": empty file, not an image");
+  if (bytes.size() > size_t(INT32_MAX)) return DataLoss(path + ": file too large to decode");
+  if (std::string defect = stb::KnownDefect(bytes.data(), bytes.size()); !defect.empty())
+    return DataLoss(path + ": not a decodable image: " + defect);
   int w = 0, h = 0, comp = 0;
-  const int ok = stbi_info_from_file(f, &w, &h, &comp);
-  std::fclose(f);
-  if (!ok) {
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp)) {
     const char* why = stbi_failure_reason();
     return DataLoss(path + ": not a decodable image (" + (why ? why : "unknown format") +
                     "); expected PNG, JPEG or BMP");

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/status.h"
 
 namespace tte {
@@ -39,11 +40,17 @@ struct Image {
 };
 
 // Largest image tte decodes (width * height), to bound memory on hostile files.
-inline constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+using limits::kMaxImagePixels;
+// While decoding an image of W x H pixels from N bytes, the decoder may hold at most
+// kDecodeBytesPerPixel * W * H + 2 * N + kDecodeSlackBytes bytes (stb_decoder.h): several times what any
+// valid file needs, and far below what a decompression bomb would take.
+inline constexpr int64_t kDecodeBytesPerPixel = 32;
+inline constexpr int64_t kDecodeSlackBytes = int64_t{16} << 20;
 
-// Decodes PNG / JPEG / BMP (and the other formats stb_image reads: PGM/PPM, TGA, GIF first frame)
-// into 3-channel RGB: grey is copied to the three channels, alpha is dropped (not composited),
-// 16-bit samples are reduced to 8 bits. `label` names the source in error messages.
+// Decodes PNG / JPEG / BMP (and the other formats tte compiles into stb_image: PGM/PPM, TGA, GIF first
+// frame) into 3-channel RGB: grey is copied to the three channels, alpha is dropped (not composited),
+// 16-bit samples are reduced to 8 bits. `label` names the source in error messages. The size in the
+// header is checked before anything is decoded.
 // Note: JPEG decoding uses stb_image's IDCT and chroma upsampling, which can differ by a few
 // levels from libjpeg (what PIL uses); PNG and BMP decode exactly.
 Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& label);

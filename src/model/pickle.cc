@@ -1,40 +1,22 @@
-// Safe pickle reader/writer (see pickle.h).
+// Safe pickle reader (see pickle.h); the writer is pickle_writer.cc.
 #include "model/pickle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/limits.h"
+
 namespace tte::pickle {
 namespace {
 
-constexpr size_t kMaxStack = 1 << 20;
-constexpr size_t kMaxMemo = 1 << 20;
-constexpr int64_t kMaxArrayElems = int64_t{1} << 31;
+using limits::kMaxArrayElements;
 
 PyPtr Make(PyType t) {
   auto v = std::make_shared<PyValue>();
   v->type = t;
   return v;
-}
-
-// Appends the UTF-8 encoding of code point cp.
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Decodes UTF-8 into code points; false on malformed input.
@@ -73,21 +55,6 @@ bool DTypeFromNumpyName(const std::string& name, DType* t) {
   return false;
 }
 
-const char* NumpyName(DType t) {
-  switch (t) {
-    case DType::kInt8: return "i1";
-    case DType::kUInt8: return "u1";
-    case DType::kInt16: return "i2";
-    case DType::kUInt16: return "u2";
-    case DType::kInt32: return "i4";
-    case DType::kInt64: return "i8";
-    case DType::kFloat32: return "f4";
-    case DType::kFloat64: return "f8";
-    case DType::kBool: return "b1";
-  }
-  return "";
-}
-
 class Unpickler {
  public:
   Unpickler(const std::vector<uint8_t>& d, std::string label) : d_(d), label_(std::move(label)) {}
@@ -99,11 +66,15 @@ class Unpickler {
       uint8_t op = d_[pos_++];
       if (op == '.') {
         if (stack_.size() != 1) return Err("STOP with " + std::to_string(stack_.size()) + " values on the stack");
+        TTE_RETURN_IF_ERROR(CheckFinished(stack_.back()));
         return stack_.back();
       }
       Status s = Step(op);
       if (!s.ok()) return s;
-      if (stack_.size() > kMaxStack) return Err("stack too deep");
+      if (stack_.size() > limits::kMaxPickleStack)
+        return Err("more than " + std::to_string(limits::kMaxPickleStack) + " values on the stack");
+      if (created_ > limits::kMaxPickleValues)
+        return Err("more than " + std::to_string(limits::kMaxPickleValues) + " values");
     }
   }
 
@@ -112,6 +83,10 @@ class Unpickler {
     return DataLoss(label_ + ": pickle byte " + std::to_string(op_pos_) + ": " + msg);
   }
   bool Need(size_t n) const { return d_.size() - pos_ >= n; }
+  PyPtr New(PyType t) {
+    ++created_;
+    return Make(t);
+  }
   uint64_t ReadLe(int n) {
     uint64_t v = 0;
     for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(d_[pos_ + i]) << (8 * i);
@@ -136,27 +111,61 @@ class Unpickler {
     stack_.resize(m);
     return items;
   }
-  // True if `target` is reachable from `v` (used to refuse reference cycles).
-  static bool Reaches(const PyValue* v, const PyValue* target, std::unordered_set<const PyValue*>& seen) {
-    if (v == target) return true;
-    if (!seen.insert(v).second) return false;
-    for (const auto& c : v->items)
-      if (Reaches(c.get(), target, seen)) return true;
-    for (const auto& [k, c] : v->dict)
-      if (Reaches(k.get(), target, seen) || Reaches(c.get(), target, seen)) return true;
-    return false;
+  // Puts `item` inside `container` (a tuple being built, or a list or dict not yet inside another
+  // container): the item can no longer change, and the container's depth grows to cover it.
+  Status Contain(PyValue* container, const PyPtr& item) {
+    if (item.get() == container) return Err(std::string("a ") + container->TypeName() + " inside itself (reference cycle)");
+    item->contained = true;
+    container->depth = std::max(container->depth, item->depth + 1);
+    if (container->depth > limits::kMaxPickleDepth)
+      return Err("containers nested more than " + std::to_string(limits::kMaxPickleDepth) + " deep");
+    return Status::Ok();
   }
-  Status CheckNoCycle(const PyPtr& child, const PyValue* container) {
-    if (child->items.empty() && child->dict.empty() && child.get() != container) return Status::Ok();
+  // The list or dict on top of the stack, which APPEND(S) / SETITEM(S) are about to change.
+  Result<PyValue*> Mutable(PyType type, const char* op) {
+    if (stack_.empty() || stack_.back()->type != type)
+      return Err(std::string(op) + " to something that is not a " + (type == PyType::kList ? "list" : "dict"));
+    PyValue* v = stack_.back().get();
+    if (v->contained)
+      return Err(std::string(op) + " to a " + v->TypeName() +
+                 " that is already inside another container (a reference cycle, or not written by Python's pickler)");
+    return v;
+  }
+  // Tuples of any size: the items are contained from now on.
+  Result<PyPtr> MakeTuple(std::vector<PyPtr> items) {
+    PyPtr v = New(PyType::kTuple);
+    for (const auto& x : items) TTE_RETURN_IF_ERROR(Contain(v.get(), x));
+    v->items = std::move(items);
+    return v;
+  }
+  // Keys of a dict being filled, so that SETITEMS replaces a repeated key in constant time.
+  static std::string KeyOf(const PyValue& k) {
+    return k.type == PyType::kStr ? "s" + k.s : "i" + std::to_string(k.i);
+  }
+  // Refuses internal values (globals, dtypes, arrays never built) left in the finished tree. Iterative,
+  // each shared value visited once.
+  Status CheckFinished(const PyPtr& root) const {
+    std::vector<const PyValue*> todo = {root.get()};
     std::unordered_set<const PyValue*> seen;
-    if (Reaches(child.get(), container, seen)) return Err("recursive container (reference cycle)");
+    while (!todo.empty()) {
+      const PyValue* v = todo.back();
+      todo.pop_back();
+      if (!seen.insert(v).second) continue;
+      const char* what = v->type == PyType::kGlobal ? "a bare global"
+                         : v->type == PyType::kDType  ? "a bare numpy.dtype"
+                         : v->type == PyType::kArray && v->i != 0 ? "an ndarray that was never built (no BUILD)"
+                                                                   : nullptr;
+      if (what) return Err(std::string("the result holds ") + what + "; only plain values and arrays may remain");
+      for (const auto& c : v->items) todo.push_back(c.get());
+      for (const auto& [k, c] : v->dict) todo.push_back(c.get());
+    }
     return Status::Ok();
   }
   Status ReadString(size_t len_bytes, PyType type) {
     if (!Need(len_bytes)) return Err("truncated length");
     uint64_t n = ReadLe(static_cast<int>(len_bytes));
     if (!Need(n)) return Err("string of " + std::to_string(n) + " bytes runs past the end");
-    PyPtr v = Make(type);
+    PyPtr v = New(type);
     v->s.assign(reinterpret_cast<const char*>(&d_[pos_]), n);
     pos_ += n;
     if (type == PyType::kStr) {
@@ -167,7 +176,8 @@ class Unpickler {
   }
   Status Memoize(uint64_t idx) {
     if (stack_.empty()) return Err("memo store with empty stack");
-    if (memo_.size() >= kMaxMemo && !memo_.count(idx)) return Err("memo too large");
+    if (memo_.size() >= limits::kMaxPickleMemo && !memo_.count(idx))
+      return Err("more than " + std::to_string(limits::kMaxPickleMemo) + " memo entries");
     memo_[idx] = stack_.back();
     return Status::Ok();
   }
@@ -182,7 +192,7 @@ class Unpickler {
                                      "numpy.ndarray", "numpy.dtype", "_codecs.encode"};
     for (const char* a : kAllowed)
       if (full == a) {
-        PyPtr g = Make(PyType::kGlobal);
+        PyPtr g = New(PyType::kGlobal);
         g->s = full;
         return Push(g);
       }
@@ -201,7 +211,7 @@ class Unpickler {
       if (a[1]->s != "latin1" && a[1]->s != "latin-1") return Err("_codecs.encode: unsupported encoding '" + a[1]->s + "'");
       std::vector<uint32_t> cps;
       if (!DecodeUtf8(a[0]->s, &cps)) return Err("invalid UTF-8 in _codecs.encode argument");
-      PyPtr out = Make(PyType::kBytes);
+      PyPtr out = New(PyType::kBytes);
       out->s.reserve(cps.size());
       for (uint32_t cp : cps) {
         if (cp > 255) return Err("_codecs.encode: code point above 255 cannot be latin-1");
@@ -211,7 +221,7 @@ class Unpickler {
     }
     if (fn->s == "numpy.dtype") {
       if (a.empty() || a[0]->type != PyType::kStr) return Err("numpy.dtype expects a type name");
-      PyPtr out = Make(PyType::kDType);
+      PyPtr out = New(PyType::kDType);
       std::string name = a[0]->s;
       if (!DTypeFromNumpyName(name, &out->array.dtype)) return Err("unsupported numpy dtype '" + name + "'");
       return Push(out);
@@ -220,7 +230,7 @@ class Unpickler {
     // _reconstruct(ndarray, (0,), b'b')
     if (a.size() != 3 || a[0]->type != PyType::kGlobal || a[0]->s != "numpy.ndarray")
       return Err("_reconstruct expects (numpy.ndarray, shape, typecode)");
-    PyPtr out = Make(PyType::kArray);
+    PyPtr out = New(PyType::kArray);
     out->i = -1;  // not yet built
     return Push(out);
   }
@@ -247,10 +257,11 @@ class Unpickler {
     t.dtype = st[2]->array.dtype;
     int64_t n = 1;
     for (const auto& d : st[1]->items) {
-      if (d->type != PyType::kInt || d->i < 0 || d->i > kMaxArrayElems) return Err("bad ndarray dimension");
+      if (d->type != PyType::kInt || d->i < 0 || d->i > kMaxArrayElements) return Err("bad ndarray dimension");
       t.shape.push_back(d->i);
+      if (d->i != 0 && n > kMaxArrayElements / d->i)
+        return Err("ndarray of more than " + std::to_string(kMaxArrayElements) + " elements");
       n *= d->i;
-      if (n > kMaxArrayElems) return Err("ndarray too large");
     }
     const std::string& raw = st[4]->s;
     if (static_cast<uint64_t>(raw.size()) != static_cast<uint64_t>(n) * DTypeSize(t.dtype))
@@ -276,12 +287,12 @@ class Unpickler {
       case '(':
         marks_.push_back(stack_.size());
         return Status::Ok();
-      case '}': return Push(Make(PyType::kDict));
-      case ']': return Push(Make(PyType::kList));
-      case ')': return Push(Make(PyType::kTuple));
-      case 'N': return Push(Make(PyType::kNone));
+      case '}': return Push(New(PyType::kDict));
+      case ']': return Push(New(PyType::kList));
+      case ')': return Push(New(PyType::kTuple));
+      case 'N': return Push(New(PyType::kNone));
       case 0x88: case 0x89: {
-        PyPtr v = Make(PyType::kBool);
+        PyPtr v = New(PyType::kBool);
         v->b = op == 0x88;
         return Push(v);
       }
@@ -289,7 +300,7 @@ class Unpickler {
         int n = op == 'K' ? 1 : op == 'M' ? 2 : 4;
         if (!Need(n)) return Err("truncated integer");
         uint64_t raw = ReadLe(n);
-        PyPtr v = Make(PyType::kInt);
+        PyPtr v = New(PyType::kInt);
         v->i = op == 'J' ? static_cast<int32_t>(static_cast<uint32_t>(raw)) : static_cast<int64_t>(raw);
         return Push(v);
       }
@@ -300,7 +311,7 @@ class Unpickler {
         if (!Need(n)) return Err("truncated LONG1");
         uint64_t raw = ReadLe(n);
         if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) raw |= ~uint64_t{0} << (8 * n);
-        PyPtr v = Make(PyType::kInt);
+        PyPtr v = New(PyType::kInt);
         v->i = static_cast<int64_t>(raw);
         return Push(v);
       }
@@ -309,7 +320,7 @@ class Unpickler {
         uint64_t bits = 0;
         for (int k = 0; k < 8; ++k) bits = (bits << 8) | d_[pos_ + k];
         pos_ += 8;
-        PyPtr v = Make(PyType::kFloat);
+        PyPtr v = New(PyType::kFloat);
         std::memcpy(&v->f, &bits, 8);
         return Push(v);
       }
@@ -322,15 +333,14 @@ class Unpickler {
       case 0x85: case 0x86: case 0x87: {
         size_t n = op - 0x84;
         if (stack_.size() < n + (marks_.empty() ? 0 : marks_.back())) return Err("stack underflow in TUPLEn");
-        PyPtr v = Make(PyType::kTuple);
-        v->items.assign(stack_.end() - n, stack_.end());
+        std::vector<PyPtr> items(stack_.end() - n, stack_.end());
         stack_.resize(stack_.size() - n);
+        TTE_ASSIGN_OR_RETURN(PyPtr v, MakeTuple(std::move(items)));
         return Push(v);
       }
       case 't': {
         TTE_ASSIGN_OR_RETURN(auto items, PopMark());
-        PyPtr v = Make(PyType::kTuple);
-        v->items = std::move(items);
+        TTE_ASSIGN_OR_RETURN(PyPtr v, MakeTuple(std::move(items)));
         return Push(v);
       }
       case 'a': case 'e': {
@@ -341,10 +351,9 @@ class Unpickler {
         } else {
           TTE_ASSIGN_OR_RETURN(items, PopMark());
         }
-        if (stack_.empty() || stack_.back()->type != PyType::kList) return Err("APPEND to something that is not a list");
-        PyValue* list = stack_.back().get();
+        TTE_ASSIGN_OR_RETURN(PyValue* list, Mutable(PyType::kList, op == 'a' ? "APPEND" : "APPENDS"));
         for (auto& x : items) {
-          TTE_RETURN_IF_ERROR(CheckNoCycle(x, list));
+          TTE_RETURN_IF_ERROR(Contain(list, x));
           list->items.push_back(x);
         }
         return Status::Ok();
@@ -359,19 +368,17 @@ class Unpickler {
           TTE_ASSIGN_OR_RETURN(items, PopMark());
         }
         if (items.size() % 2) return Err("SETITEMS with an odd number of values");
-        if (stack_.empty() || stack_.back()->type != PyType::kDict) return Err("SETITEM on something that is not a dict");
-        PyValue* dict = stack_.back().get();
+        TTE_ASSIGN_OR_RETURN(PyValue* dict, Mutable(PyType::kDict, op == 's' ? "SETITEM" : "SETITEMS"));
+        DictKeys& index = dict_keys_[dict];
+        if (!index.dict) index.dict = stack_.back();
         for (size_t k = 0; k < items.size(); k += 2) {
           const auto& key = items[k];
           if (key->type != PyType::kStr && key->type != PyType::kInt) return Err("dict key is not a str or int");
-          TTE_RETURN_IF_ERROR(CheckNoCycle(items[k + 1], dict));
-          bool replaced = false;
-          for (auto& [ek, ev] : dict->dict)
-            if (ek->type == key->type && ek->s == key->s && ek->i == key->i) {
-              ev = items[k + 1];
-              replaced = true;
-            }
-          if (!replaced) dict->dict.emplace_back(key, items[k + 1]);
+          TTE_RETURN_IF_ERROR(Contain(dict, key));
+          TTE_RETURN_IF_ERROR(Contain(dict, items[k + 1]));
+          auto [it, added] = index.keys.emplace(KeyOf(*key), dict->dict.size());
+          if (added) dict->dict.emplace_back(key, items[k + 1]);
+          else dict->dict[it->second].second = items[k + 1];  // a repeated key keeps its place, takes the new value
         }
         return Status::Ok();
       }
@@ -421,144 +428,13 @@ class Unpickler {
   std::vector<PyPtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyPtr> memo_;
-};
-
-// ---------------------------------------------------------------- writer
-class Pickler {
- public:
-  std::vector<uint8_t> out;
-
-  void Op(uint8_t b) { out.push_back(b); }
-  void Le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out.push_back((v >> (8 * i)) & 0xff);
-  }
-  void Unicode(const std::string& utf8) {
-    Op('X');
-    Le(utf8.size(), 4);
-    out.insert(out.end(), utf8.begin(), utf8.end());
-  }
-  void GlobalRef(const char* module, const char* name) {
-    Op('c');
-    for (const char* p = module; *p; ++p) out.push_back(*p);
-    Op('\n');
-    for (const char* p = name; *p; ++p) out.push_back(*p);
-    Op('\n');
-  }
-  void IntValue(int64_t v) {
-    if (v >= 0 && v < 256) {
-      Op('K');
-      Le(v, 1);
-    } else if (v >= 0 && v < 65536) {
-      Op('M');
-      Le(v, 2);
-    } else if (v >= INT32_MIN && v <= INT32_MAX) {
-      Op('J');
-      Le(static_cast<uint32_t>(v), 4);
-    } else {
-      Op(0x8a);
-      int n = 8;
-      while (n > 1) {  // shortest two's complement
-        int64_t hi = v >> (8 * (n - 1) - 1);
-        if (hi == 0 || hi == -1) --n; else break;
-      }
-      Op(static_cast<uint8_t>(n));
-      Le(static_cast<uint64_t>(v), n);
-    }
-  }
-  // bytes in protocol 2: _codecs.encode(<latin-1 str>, 'latin1')
-  void Bytes(const std::string& raw) {
-    GlobalRef("_codecs", "encode");
-    std::string utf8;
-    for (unsigned char c : raw) AppendUtf8(utf8, c);
-    Unicode(utf8);
-    Unicode("latin1");
-    Op(0x86);
-    Op('R');
-  }
-  void Array(const Tensor& t) {
-    GlobalRef("numpy.core.multiarray", "_reconstruct");
-    GlobalRef("numpy", "ndarray");
-    IntValue(0);
-    Op(0x85);
-    Bytes("b");
-    Op(0x87);
-    Op('R');
-    Op('(');
-    IntValue(1);
-    Op('(');
-    for (int64_t d : t.shape) IntValue(d);
-    Op('t');
-    GlobalRef("numpy", "dtype");
-    Unicode(NumpyName(t.dtype));
-    Op(0x89);
-    Op(0x88);
-    Op(0x87);
-    Op('R');
-    Op('(');
-    IntValue(3);
-    Unicode(DTypeSize(t.dtype) == 1 ? "|" : "<");
-    Op('N');
-    Op('N');
-    Op('N');
-    IntValue(-1);
-    IntValue(-1);
-    IntValue(0);
-    Op('t');
-    Op('b');
-    Op(0x89);
-    Bytes(std::string(t.bytes.begin(), t.bytes.end()));
-    Op('t');
-    Op('b');
-  }
-  void Value(const PyValue& v) {
-    switch (v.type) {
-      case PyType::kNone: Op('N'); break;
-      case PyType::kBool: Op(v.b ? 0x88 : 0x89); break;
-      case PyType::kInt: IntValue(v.i); break;
-      case PyType::kFloat: {
-        Op('G');
-        uint64_t bits;
-        std::memcpy(&bits, &v.f, 8);
-        for (int k = 7; k >= 0; --k) out.push_back((bits >> (8 * k)) & 0xff);
-        break;
-      }
-      case PyType::kStr: Unicode(v.s); break;
-      case PyType::kBytes: Bytes(v.s); break;
-      case PyType::kTuple:
-        if (v.items.empty()) { Op(')'); break; }
-        if (v.items.size() <= 3) {
-          for (const auto& x : v.items) Value(*x);
-          Op(static_cast<uint8_t>(0x84 + v.items.size()));
-        } else {
-          Op('(');
-          for (const auto& x : v.items) Value(*x);
-          Op('t');
-        }
-        break;
-      case PyType::kList:
-        Op(']');
-        for (size_t k = 0; k < v.items.size(); k += 1000) {
-          Op('(');
-          for (size_t j = k; j < v.items.size() && j < k + 1000; ++j) Value(*v.items[j]);
-          Op('e');
-        }
-        break;
-      case PyType::kDict:
-        Op('}');
-        for (size_t k = 0; k < v.dict.size(); k += 1000) {
-          Op('(');
-          for (size_t j = k; j < v.dict.size() && j < k + 1000; ++j) {
-            Value(*v.dict[j].first);
-            Value(*v.dict[j].second);
-          }
-          Op('u');
-        }
-        break;
-      case PyType::kArray: Array(v.array); break;
-      case PyType::kGlobal:
-      case PyType::kDType: Op('N'); break;  // never in a finished tree
-    }
-  }
+  // Keys of each dict SETITEM(S) filled, by position; holding the dict keeps its address from being reused.
+  struct DictKeys {
+    PyPtr dict;
+    std::unordered_map<std::string, size_t> keys;
+  };
+  std::unordered_map<const PyValue*, DictKeys> dict_keys_;
+  size_t created_ = 0;
 };
 
 }  // namespace
@@ -606,15 +482,6 @@ Result<PyPtr> Load(const std::vector<uint8_t>& data, const std::string& label) {
   Unpickler u(data, label);
   TTE_ASSIGN_OR_RETURN(PyPtr v, u.Run());
   return v;
-}
-
-std::vector<uint8_t> Dump(const PyValue& v) {
-  Pickler p;
-  p.Op(0x80);
-  p.Op(2);
-  p.Value(v);
-  p.Op('.');
-  return std::move(p.out);
 }
 
 }  // namespace tte::pickle

@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/file_io.h"
+#include "core/limits.h"
 #include "core/zip.h"
 
 namespace tte {
@@ -16,6 +18,9 @@ using pickle::PyValue;
 // Field accessors that produce "label: path.field: problem" messages.
 struct Reader {
   std::string label;
+  // Arrays already taken by a layer: each may be used once, so that what the model holds never exceeds
+  // the file (a pickle can reference one array from a thousand layers).
+  mutable std::unordered_set<const PyValue*> used_arrays;
 
   Status Err(const std::string& path, const std::string& msg) const {
     return InvalidArgument(label + ": " + path + ": " + msg);
@@ -39,7 +44,9 @@ struct Reader {
     if (v->type == PyType::kFloat) x = v->f;
     else if (v->type == PyType::kInt) x = static_cast<double>(v->i);
     else return Err(path + "." + key, std::string("expected a float, found ") + v->TypeName());
-    if (!std::isfinite(x) || x <= 0) return Err(path + "." + key, "must be a positive finite number (is " + std::to_string(x) + ")");
+    // The kernels compute in float32: the scale must be a positive, finite, normal float32 as well.
+    if (!std::isfinite(x) || x <= 0 || !std::isnormal(static_cast<float>(x)))
+      return Err(path + "." + key, "must be a positive finite float32 number (is " + std::to_string(x) + ")");
     return x;
   }
   Result<const Tensor*> Array(const PyValue& d, const std::string& path, const std::string& key, DType dt,
@@ -50,6 +57,11 @@ struct Reader {
     if (v->array.dtype != dt)
       return Err(p, std::string("dtype ") + DTypeName(v->array.dtype) + ", expected " + DTypeName(dt));
     if (v->array.shape != shape) return Err(p, "shape " + ShapeString(v->array.shape) + ", expected " + ShapeString(shape));
+    if (!used_arrays.insert(v).second) return Err(p, "the same array is already used by another layer");
+    if (dt == DType::kFloat32)
+      for (int64_t i = 0; i < v->array.numel(); ++i)
+        if (!std::isfinite(v->array.data<float>()[i]))
+          return Err(p, "entry " + std::to_string(i) + " is not a finite number (" + std::to_string(v->array.data<float>()[i]) + ")");
     return &v->array;
   }
   Status NoneOrAbsent(const PyValue& d, const std::string& path, const std::string& key, const std::string& what) const {
@@ -112,8 +124,9 @@ struct Reader {
     c.bias.assign(b->data<int32_t>(), b->data<int32_t>() + b->numel());
     c.w_scales.assign(ws->data<float>(), ws->data<float>() + ws->numel());
     for (size_t i = 0; i < c.w_scales.size(); ++i)
-      if (!std::isfinite(c.w_scales[i]) || c.w_scales[i] <= 0)
-        return Err(pp + ".w_scales", "entry " + std::to_string(i) + " is not a positive finite number");
+      if (!std::isnormal(c.w_scales[i]) || c.w_scales[i] <= 0)
+        return Err(pp + ".w_scales", "entry " + std::to_string(i) + " is not a positive finite number (" +
+                                         std::to_string(c.w_scales[i]) + ")");
     TTE_ASSIGN_OR_RETURN(c.x_scale, PositiveFloat(*params, pp, "x_scale"));
     TTE_ASSIGN_OR_RETURN(c.y_scale, PositiveFloat(*params, pp, "y_scale"));
     TTE_ASSIGN_OR_RETURN(int64_t xz, Int(*params, pp, "x_zero", -128, 255));
@@ -122,6 +135,9 @@ struct Reader {
     c.x_zero = static_cast<int>(xz);
     c.y_zero = static_cast<int>(yz);
     c.ComputeEffectiveScales();
+    for (size_t i = 0; i < c.eff.size(); ++i)
+      if (!std::isfinite(c.eff[i]))
+        return Err(pp, "x_scale * w_scales[" + std::to_string(i) + "] / y_scale overflows float32");
     return c;
   }
 };
@@ -134,7 +150,7 @@ Status ChainError(const std::string& label, const ConvLayer& c, const std::strin
 }  // namespace
 
 Result<Model> ModelFromPickle(const PyValue& root, const std::string& label) {
-  Reader r{label};
+  Reader r{label, {}};
   if (root.type != PyType::kDict) return r.Err("(top level)", std::string("expected a dict, found ") + root.TypeName());
   Model m;
   m.source = label;
@@ -142,6 +158,9 @@ Result<Model> ModelFromPickle(const PyValue& root, const std::string& label) {
   TTE_ASSIGN_OR_RETURN(m.first_conv, r.Conv(*fc, "first_conv", false));
   TTE_ASSIGN_OR_RETURN(const PyValue* blocks, r.Field(root, "(top level)", "blocks"));
   if (blocks->type != PyType::kList && blocks->type != PyType::kTuple) return r.Err("blocks", "expected a list");
+  if (blocks->items.size() > limits::kMaxModelBlocks)
+    return r.Err("blocks", std::to_string(blocks->items.size()) + " blocks, more than the limit of " +
+                               std::to_string(limits::kMaxModelBlocks));
   int channels = m.first_conv.out_channels, hw = m.first_conv.out_hw;
   for (size_t i = 0; i < blocks->items.size(); ++i) {
     const PyValue& bd = *blocks->items[i];

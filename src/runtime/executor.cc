@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/limits.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define TTE_ASAN 1
@@ -81,6 +83,11 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Program* prog, int64_t 
   e->state_bytes_ = st;
   // The one allocation.
   int64_t total = kGuardBytes + Align8(arena_bytes) + kGuardBytes + st + kGuardBytes;
+  if (arena_bytes > limits::kMaxExecutorBytes || st > limits::kMaxExecutorBytes || total > limits::kMaxExecutorBytes)
+    return OutOfMemory("executor: the program needs " + std::to_string(arena_bytes) + " bytes of activations and " +
+                       std::to_string(st) + " bytes of state, more than the limit of " +
+                       std::to_string(limits::kMaxExecutorBytes) + " (is the input resolution " +
+                       std::to_string(prog->resolution) + " right?)");
   e->memory_.assign(static_cast<size_t>(total), kGuardByte);
   e->arena_ = e->memory_.data() + kGuardBytes;
   e->state_ = e->arena_ + Align8(arena_bytes) + kGuardBytes;
@@ -118,6 +125,12 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Program* prog, int64_t 
 void Executor::CopyStateFrom(const Executor& other) {
   if (other.prog_ == prog_ && other.state_bytes_ == state_bytes_)
     std::memcpy(state_, other.state_, static_cast<size_t>(state_bytes_));
+}
+
+std::vector<uint8_t> Executor::SaveState() const { return std::vector<uint8_t>(state_, state_ + state_bytes_); }
+
+void Executor::RestoreState(const std::vector<uint8_t>& snapshot) {
+  if (static_cast<int64_t>(snapshot.size()) == state_bytes_) std::memcpy(state_, snapshot.data(), snapshot.size());
 }
 
 Status Executor::CheckGuards() const {

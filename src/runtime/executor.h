@@ -26,7 +26,8 @@ struct ExecutorOptions {
 
 class Executor {
  public:
-  // `prog` must outlive the executor and have every kArena tensor planned (offset >= 0).
+  // `prog` must outlive the executor and have every kArena tensor planned (offset >= 0). A program whose
+  // arena and state need more than limits::kMaxExecutorBytes is refused before anything is allocated.
   static Result<std::unique_ptr<Executor>> Create(const Program* prog, int64_t arena_bytes,
                                                   const ExecutorOptions& options = {});
   ~Executor();
@@ -47,6 +48,9 @@ class Executor {
 
   // Copies the persistent state (trained parameters, optimizer state) of another executor of the same program.
   void CopyStateFrom(const Executor& other);
+  // The persistent state as bytes (a snapshot), and back (a snapshot of this executor's program).
+  std::vector<uint8_t> SaveState() const;
+  void RestoreState(const std::vector<uint8_t>& snapshot);
 
   // Verifies the guard bytes; returns an error naming the region that was overrun.
   Status CheckGuards() const;

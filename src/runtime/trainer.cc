@@ -1,6 +1,7 @@
 // The host training loop (see trainer.h).
 #include "runtime/trainer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -99,6 +100,23 @@ class Prefetcher {
 
 }  // namespace
 
+DivergenceWatch::DivergenceWatch(int num_classes, double factor, int64_t run_samples)
+    : floor_(std::log(static_cast<double>(std::max(2, num_classes)))),
+      factor_(factor),
+      window_(std::max<int64_t>(1, std::min(kWindow, run_samples))) {}
+
+bool DivergenceWatch::Add(double loss) {
+  if (baseline_ < 0) baseline_ = std::max(floor_, loss);
+  if (static_cast<int64_t>(last_.size()) < window_) last_.push_back(loss);
+  else last_[static_cast<size_t>(seen_ % window_)] = loss;
+  ++seen_;
+  if (seen_ < window_) return false;
+  double sum = 0;
+  for (double l : last_) sum += l;
+  mean_ = sum / static_cast<double>(window_);
+  return factor_ > 0 && mean_ > threshold();
+}
+
 Trainer::~Trainer() = default;
 
 Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
@@ -106,6 +124,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const S
   std::unique_ptr<Trainer> t(new Trainer());
   if (config.batch < 1) return InvalidArgument("batch size must be at least 1");
   if (!(config.lr >= 0) || !std::isfinite(config.lr)) return InvalidArgument("learning rate must be a finite number >= 0");
+  if (!(config.divergence_factor >= 0) || !std::isfinite(config.divergence_factor))
+    return InvalidArgument("the divergence factor must be a finite number >= 0");
   options.fuse_updates = options.fuse_updates && config.batch == 1;
   t->config_ = config;
   TTE_ASSIGN_OR_RETURN(t->compiled_, CompileTraining(model, scheme, options));
@@ -113,8 +133,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const S
   TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&P));
   TTE_RETURN_IF_ERROR(CheckPlan(P, plan));
   t->arena_bytes_ = plan.arena_bytes;  // the executor runs in exactly this arena
-  for (size_t i = 0; i < P.ops.size(); ++i)
+  for (size_t i = 0; i < P.ops.size(); ++i) {
     if (P.ops[i].code == OpCode::kHeadForward) t->head_forward_op_ = i;
+    if (P.ops[i].code == OpCode::kLoss) t->loss_end_ = i + 1;
+  }
+  if (t->loss_end_ == 0) return Internal("the training program has no loss op");
   ExecutorOptions eo;
   eo.sgd.lr = 0;
   eo.sgd.grad_scale = 1.0f / static_cast<float>(config.batch);
@@ -222,6 +245,21 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
   const size_t update_begin = compiled_.update_begin, n_ops = P.ops.size();
   const bool deferred = update_begin < n_ops;
   int64_t update = 0;
+  int64_t run_samples = per_epoch * B * config_.epochs;
+  if (config_.max_updates >= 0) run_samples = std::min(run_samples, config_.max_updates * B);
+  DivergenceWatch watch(P.train.num_classes, config_.divergence_factor, run_samples);
+  auto snapshot = [&](int epoch) {
+    if (!config_.keep_last_good) return;
+    good_state_ = exec_->SaveState();
+    good_range_ = last_range_;
+    good_epoch_ = epoch;
+  };
+  snapshot(0);
+  auto diverged = [&](int epoch, const std::string& why) {
+    diverged_ = true;
+    return InvalidArgument("training diverged at epoch " + std::to_string(epoch + 1) + ", update " + std::to_string(update) +
+                           ": " + why + ": lower --lr (docs/training.md, divergence)");
+  };
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
     if (config_.max_updates >= 0 && update >= config_.max_updates) break;
     // Shuffle with the trainer's own generator (same order on every machine).
@@ -246,16 +284,27 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       auto c0 = Clock::now();
       std::memcpy(exec_->input(), px, static_cast<size_t>(3 * R * R));
       pf.Release(k);
-      exec_->RunOps(0, update_begin, label);
+      // The loss first: a sample whose loss is not finite stops the run before its update is applied.
+      exec_->RunOps(0, loss_end_, label);
+      const float loss = exec_->last_loss();
+      if (!std::isfinite(loss)) return diverged(epoch, "the loss is " + std::to_string(loss));
+      exec_->RunOps(loss_end_, update_begin, label);
       const float* lg = reinterpret_cast<const float*>(exec_->Data(P.logits));
       int best = 0;
       for (int c = 1; c < P.train.num_classes; ++c)
         if (lg[c] > lg[best]) best = c;
       right += best == label;
-      const float loss = exec_->last_loss();
-      if (!std::isfinite(loss))
-        return InvalidArgument("training diverged at epoch " + std::to_string(epoch + 1) + ", update " + std::to_string(update) +
-                               " (loss is " + std::to_string(loss) + "): lower --lr");
+      const bool exploded = watch.Add(loss);
+      em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
+      em.loss_limit = watch.threshold();
+      if (exploded) {
+        char why[160];
+        std::snprintf(why, sizeof why,
+                      "the mean loss of the last %lld samples, %.4g, exceeds %.4g (%g x the larger of ln %d and the first loss)",
+                      static_cast<long long>(watch.window()), watch.window_mean(), watch.threshold(),
+                      config_.divergence_factor, P.train.num_classes);
+        return diverged(epoch, why);
+      }
       loss_sum += loss;
       ++seen;
       if (k % B == static_cast<size_t>(B - 1)) {
@@ -288,8 +337,16 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       TTE_ASSIGN_OR_RETURN(em.eval_acc, Evaluate(*eval));
     }
     if (on_epoch) on_epoch(em);
+    snapshot(epoch + 1);
   }
   return Status::Ok();
+}
+
+Result<int> Trainer::RestoreLastGood() {
+  if (good_epoch_ < 0 || !diverged_) return Internal("no good state was kept (keep_last_good is off, or the run did not diverge)");
+  exec_->RestoreState(good_state_);
+  last_range_ = good_range_;
+  return good_epoch_;
 }
 
 Result<Model> Trainer::Export(const Model& base, const std::vector<std::string>& class_names) const {

@@ -6,6 +6,11 @@
 // every update into the backward (operator reordering). A loader thread prepares (and augments) the
 // next samples while the current one trains. The learning rate follows the reference's schedule per
 // update: linear warm-up from 0, then cosine decay to 0.
+//
+// Divergence (docs/training.md) stops the run with an error: a sample whose loss is not finite, before
+// its update is applied, or a loss explosion: the mean loss of the last W samples above
+// `divergence_factor` x max(ln(classes), the run's first loss), W = min(32, the samples of the run).
+// With keep_last_good, the state at the end of the last good epoch (or the start) can be restored.
 #pragma once
 
 #include <functional>
@@ -33,6 +38,27 @@ struct TrainerConfig {
   int eval_every = 1;           // epochs between evaluations (the last epoch is always evaluated)
   int threads = 2;              // evaluation threads
   bool progress = true;
+  double divergence_factor = 10;  // the explosion rule above (0: only non-finite losses stop the run)
+  bool keep_last_good = false;    // snapshot the state after every good epoch (RestoreLastGood)
+};
+
+// The explosion rule of a run (see above).
+class DivergenceWatch {
+ public:
+  static constexpr int64_t kWindow = 32;
+  DivergenceWatch(int num_classes, double factor, int64_t run_samples);
+  // Adds one sample's loss; true when the rule fires.
+  bool Add(double loss);
+  double window_mean() const { return mean_; }
+  double threshold() const { return factor_ * baseline_; }
+  int64_t window() const { return window_; }
+
+ private:
+  double floor_, factor_;
+  int64_t window_;
+  double baseline_ = -1, mean_ = 0;
+  std::vector<double> last_;
+  int64_t seen_ = 0;
 };
 
 struct EpochMetrics {
@@ -43,6 +69,8 @@ struct EpochMetrics {
   double eval_acc = -1;         // -1: not evaluated this epoch
   double seconds = 0;           // wall time of the epoch (training only)
   double ms_per_sample = 0;     // compute time of one training sample (forward + backward + update)
+  double max_window_loss = 0;   // the largest mean loss over the divergence window in this epoch
+  double loss_limit = 0;        // the divergence rule's limit on that mean (see above)
 };
 
 class Trainer {
@@ -57,6 +85,10 @@ class Trainer {
   Status Train(const Dataset& train, const Dataset* eval, const std::function<void(const EpochMetrics&)>& on_epoch);
   // The trained parameters written back into `base` (the .pkl model the graph was imported from).
   Result<Model> Export(const Model& base, const std::vector<std::string>& class_names) const;
+  // After a Train that diverged (config keep_last_good): puts back the state of the end of the last
+  // epoch that completed before the divergence (0: the start of the run) and returns that epoch.
+  Result<int> RestoreLastGood();
+  bool diverged() const { return diverged_; }
 
   const CompiledTraining& compiled() const { return compiled_; }
   int64_t arena_bytes() const { return arena_bytes_; }
@@ -72,6 +104,11 @@ class Trainer {
   size_t head_forward_op_ = 0;
   std::unique_ptr<Executor> exec_;
   LogitRange last_range_;
+  size_t loss_end_ = 0;  // ops [0, loss_end_) compute the loss; nothing is updated before
+  std::vector<uint8_t> good_state_;
+  LogitRange good_range_;
+  int good_epoch_ = -1;
+  bool diverged_ = false;
 };
 
 }  // namespace tte

@@ -1,29 +1,22 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run of the .pkl reader: builds a seed corpus (our default backbone, its raw pickle,
-# the paper's models when ../shared is present) and fuzzes for SECONDS seconds. Any crash, leak,
-# sanitizer report or timeout fails the test; the crashing input is left in WORK/.
-# Usage: run_fuzz.sh FUZZER SOURCE_DIR WORK SECONDS [SHARED_DIR]
+# One libFuzzer run of a tte fuzz target from its generated seed corpus (tte_fuzz_seeds) with the
+# format's dictionary. Any crash, leak, sanitizer report, timeout or out-of-memory fails the run and
+# leaves the input in WORK/; the last line prints executions, coverage (cov: edges, ft: features) and
+# corpus size.
+# Usage: run_fuzz.sh FUZZER SEED_TOOL TARGET DICT WORK [libFuzzer options...]
+#   e.g. run_fuzz.sh build/tests/fuzz/pkl_fuzzer build/tests/fuzz/tte_fuzz_seeds pkl tests/fuzz/dict/pkl.dict /tmp/w -runs=1000000
 set -euo pipefail
-fuzzer=$1 src=$2 work=$3 secs=$4 shared=${5:-}
-rm -rf "$work" && mkdir -p "$work/corpus"
-seeds=("$src/models/default-backbone.pkl")
-if [[ -n "$shared" && -d "$shared/models" ]]; then
-  seeds+=("$shared"/models/*.pkl)
-else
-  echo "run_fuzz: ../shared not found: seeding with tte's own model only"
-fi
-for f in "${seeds[@]}"; do
-  [[ -f "$f" ]] || continue
-  b=$(basename "$f" .pkl)
-  cp "$f" "$work/corpus/$b.pkl"
-  /usr/bin/python3 - "$f" "$work/corpus/$b" <<'PY'
-import sys, zipfile
-z = zipfile.ZipFile(sys.argv[1])
-data = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
-open(sys.argv[2] + ".pickle", "wb").write(data)
-open(sys.argv[2] + ".head.pickle", "wb").write(data[:4096])
-PY
-done
-[[ -n "$(ls "$work/corpus")" ]] || { echo "run_fuzz: no seed model found"; exit 1; }
+fuzzer=$(realpath "$1") seeds=$(realpath "$2") target=$3 dict=$(realpath "$4") work=$(realpath -m "$5")
+shift 5
+rm -rf "$work" && mkdir -p "$work/corpus" "$work/seeds"
+"$seeds" "$work/seeds"
+cp "$work/seeds/$target"/* "$work/corpus/"
+echo "run_fuzz: $target: $(ls "$work/corpus" | wc -l) seeds, $(du -cb "$work/corpus"/* | tail -1 | cut -f1) bytes"
 cd "$work"
-"$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -seed=1 -print_final_stats=1 corpus
+status=0
+"$fuzzer" -dict="$dict" -max_len=16384 -timeout=30 -rss_limit_mb=2048 -seed=1 -print_final_stats=1 \
+  -artifact_prefix="$work/" "$@" corpus 2>&1 | tee fuzz.log || status=$?
+# Coverage with the seeds alone (INITED) and at the end (DONE), and the number of failing inputs.
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' fuzz.log || true
+echo "run_fuzz: $target: $(ls "$work" | grep -cE '^(crash|leak|timeout|oom|slow-unit)-' || true) failing inputs"
+exit $status
