@@ -161,6 +161,9 @@ const std::vector<BadFile>& Catalogue() {
        },
        "opcode-index.tflite: subgraph 0 op 2 refers to operator code 7, but there are 7 operator "
        "codes"},
+      {"negative-opcode.tflite", "an operator code with builtin code -9",
+       [] { return TinyWith([](ModelFile& m) { m.operator_codes[2].builtin_code = -9; }); },
+       "negative-opcode.tflite: operator_codes 2: builtin code -9 is negative"},
       {"buffer-index.tflite", "a tensor's buffer index past the buffer list",
        [] { return TinyWith([](ModelFile& m) { Tensor(m, 11).buffer = 50; }); },
        "buffer-index.tflite: subgraph 0 tensor 11 'fc/w' refers to buffer 50, but there are 8 "

@@ -57,6 +57,7 @@ bool ActivationRange(Activation a, float scale, int32_t zero, int* act_min, int*
 }
 
 Result<ir::Graph> ImportModelFile(const ModelFile& m) {
+  TTE_RETURN_IF_ERROR(ValidateModelFile(m));  // again: `m` may have been edited in memory
   if (m.subgraphs.size() != 1) {
     return Unsupported(m.label + ": the model has " + std::to_string(m.subgraphs.size()) +
                        " subgraphs: only single-subgraph models (no control flow)");

@@ -2,8 +2,10 @@
 // flatbuffer into ModelFile under an element budget. Semantic checks are in validate.cc.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/file_io.h"
@@ -14,6 +16,8 @@ namespace tte::tflite {
 namespace {
 
 namespace fbs = ::flatbuffers;
+using uoffset = fbs::uoffset_t;
+static_assert(FLATBUFFERS_LITTLEENDIAN, "the reader copies flatbuffer scalars bytewise");
 
 // Copies flatbuffer contents into plain structs, charging every element to a budget so that tables
 // shared from many places cannot turn a small file into a huge allocation.
@@ -33,13 +37,22 @@ class Copier {
     return Status::Ok();
   }
 
+  // Vectors of scalars. The Verifier only checks a vector's 4-byte alignment, so 8-byte elements
+  // (zero points) may be misaligned: elements are copied bytewise, never loaded through a pointer.
+  // (Flatbuffers are little-endian, as is every host tte builds for.)
   template <typename Out, typename In>
   Status Vec(const fbs::Vector<In>* v, std::vector<Out>* out, const std::string& where) {
+    static_assert(std::is_arithmetic_v<In>);
     out->clear();
     if (v == nullptr) return Status::Ok();
     TTE_RETURN_IF_ERROR(Charge(v->size(), where));
     out->reserve(v->size());
-    for (auto x : *v) out->push_back(static_cast<Out>(x));
+    const uint8_t* p = v->Data();
+    for (uoffset i = 0; i < v->size(); ++i) {
+      In x;
+      std::memcpy(&x, p + static_cast<size_t>(i) * sizeof(In), sizeof(In));
+      out->push_back(static_cast<Out>(x));
+    }
     return Status::Ok();
   }
 

@@ -150,6 +150,12 @@ Status ValidateModelFile(const ModelFile& m) {
                              " bytes");
     }
   }
+  for (size_t i = 0; i < m.operator_codes.size(); ++i) {
+    if (m.operator_codes[i].builtin_code < 0) {
+      return InvalidArgument(m.label + ": operator_codes " + std::to_string(i) + ": builtin code " +
+                             std::to_string(m.operator_codes[i].builtin_code) + " is negative");
+    }
+  }
   for (size_t i = 0; i < m.metadata.size(); ++i) {
     TTE_RETURN_IF_ERROR(CheckIndex(
         m.metadata[i].buffer, m.buffers.size(), false,

@@ -133,12 +133,6 @@ std::string Where(const ModelFile& m, size_t s, const char* kind, size_t i) {
 }  // namespace
 
 Status CheckWritable(const ModelFile& m) {
-  for (size_t i = 0; i < m.operator_codes.size(); ++i) {
-    if (m.operator_codes[i].builtin_code < 0) {
-      return InvalidArgument(m.label + ": operator_codes " + std::to_string(i) + ": builtin code " +
-                             std::to_string(m.operator_codes[i].builtin_code) + " is negative");
-    }
-  }
   for (size_t s = 0; s < m.subgraphs.size(); ++s) {
     const SubGraph& g = m.subgraphs[s];
     for (size_t i = 0; i < g.tensors.size(); ++i) {
