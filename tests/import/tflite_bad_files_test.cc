@@ -81,6 +81,23 @@ std::vector<uint8_t> SharedTables() {
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }
 
+// 40 FULLY_CONNECTED ops that all use one 64 KB weight tensor: 2.6 MB of constants from a 72 KB
+// file.
+std::vector<uint8_t> SharedWeights() {
+  testing::ModelBuilder b("shared-weights.tflite");
+  int x = b.Activation("input", {1, 256}, 0.1f, 0);
+  const int in = x;
+  const int w = b.Weights("fc/w", {256, 256}, {0.01f}, 0, testing::PatternValue);
+  const int bias = b.Int32s("fc/b", {256}, std::vector<int32_t>(256, 0));
+  for (int i = 0; i < 40; ++i) {
+    const int y = b.Activation("fc" + std::to_string(i), {1, 256}, 0.1f, 0);
+    b.Op(tflite::kFullyConnected, {x, w, bias}, {y}, tflite::FullyConnectedOptions{});
+    x = y;
+  }
+  b.SetIo(in, x);
+  return b.Bytes();
+}
+
 struct BadFile {
   const char* name;  // file name (the label in the message) and what it shows
   const char* what;  // one line for docs/tflite.md
@@ -145,6 +162,11 @@ const std::vector<BadFile>& Catalogue() {
        "3000 operators sharing one table of 3000 inputs (9 M elements from 24 KB)", SharedTables,
        "shared-tables.tflite: subgraph 0 op 8 inputs: the file's tables refer to more than 28296 "
        "elements in total, more than its 24200 bytes can hold (tables shared from many places?)"},
+      {"shared-weights.tflite",
+       "40 ops using one 64 KB weight tensor (2.6 MB of constants from 72 KB)", SharedWeights,
+       "shared-weights.tflite: op 20 FULLY_CONNECTED: the ops' constants (weights, biases) come to "
+       "more than 1338368 bytes in tte's layout, 4 x the file's 72448 bytes + 1 MiB (one weight "
+       "tensor or buffer used by many ops?)"},
       {"tensor-index.tflite", "an op input pointing past the tensor list",
        [] { return TinyWith([](ModelFile& m) { m.subgraphs[0].operators[0].inputs[1] = 99; }); },
        "tensor-index.tflite: subgraph 0 op 0 CONV_2D: input 1 refers to tensor 99, but there are "

@@ -138,6 +138,7 @@ Status Importer::Conv2d() {
   w.name = T(wt).name;
   w.shape = {O, I, KH, KW};
   TTE_ASSIGN_OR_RETURN(w.quant, WeightQuant(wt, 0, O));
+  TTE_RETURN_IF_ERROR(ChargeConstant(m_.BufferData(T(wt).buffer).size()));
   w.data = OhwiToOihw(m_.BufferData(T(wt).buffer), O, KH, KW, I);
   w.source_tensor = wt;
   const int w_id = graph_.AddValue(std::move(w));
@@ -179,6 +180,7 @@ Status Importer::DepthwiseConv2d() {
   w.shape = {O, 1, KH, KW};
   TTE_ASSIGN_OR_RETURN(w.quant, WeightQuant(wt, 3, O));
   // [1, KH, KW, O] -> [O, 1, KH, KW]: the same transposition as OHWI -> OIHW with O = 1, I = O.
+  TTE_RETURN_IF_ERROR(ChargeConstant(m_.BufferData(T(wt).buffer).size()));
   w.data = OhwiToOihw(m_.BufferData(T(wt).buffer), 1, KH * KW, 1, O);
   w.source_tensor = wt;
   const int w_id = graph_.AddValue(std::move(w));
@@ -233,6 +235,7 @@ Status Importer::FullyConnected() {
   w.name = T(wt).name;
   w.shape = {O, C, H, W};
   TTE_ASSIGN_OR_RETURN(w.quant, WeightQuant(wt, 0, O));
+  TTE_RETURN_IF_ERROR(ChargeConstant(m_.BufferData(T(wt).buffer).size()));
   w.data = NhwcColumnsToChw(m_.BufferData(T(wt).buffer), O, C, H, W);
   w.source_tensor = wt;
   const int w_id = graph_.AddValue(std::move(w));

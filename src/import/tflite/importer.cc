@@ -274,6 +274,7 @@ Result<int> Importer::Bias(size_t k, int64_t channels) {
   v.dtype = DType::kInt32;
   v.shape = {channels};
   if (k >= op_->inputs.size() || op_->inputs[k] < 0) {
+    TTE_RETURN_IF_ERROR(ChargeConstant(static_cast<uint64_t>(channels) * 4));
     v.name = "op " + std::to_string(op_index_) + " bias (none in the file: zeros)";
     v.data.assign(static_cast<size_t>(channels) * 4, 0);
     return graph_.AddValue(std::move(v));
@@ -296,11 +297,24 @@ Result<int> Importer::Bias(size_t k, int64_t channels) {
     return OpError("bias (" + Tensor(b) + ") has " + std::to_string(scales) + " scales for " +
                    std::to_string(channels) + " output channels of the weights");
   }
+  TTE_RETURN_IF_ERROR(ChargeConstant(static_cast<uint64_t>(channels) * 4));
   v.name = x.name;
   v.source_tensor = b;
   std::span<const uint8_t> d = m_.BufferData(x.buffer);
   v.data.assign(d.begin(), d.end());
   return graph_.AddValue(std::move(v));
+}
+
+Status Importer::ChargeConstant(uint64_t bytes) {
+  const uint64_t budget = ImportConstantBudget(m_.bytes.size());
+  constant_bytes_ += bytes;
+  if (constant_bytes_ > budget) {
+    return OpError("the ops' constants (weights, biases) come to more than " +
+                   std::to_string(budget) + " bytes in tte's layout, 4 x the file's " +
+                   std::to_string(m_.bytes.size()) +
+                   " bytes + 1 MiB (one weight tensor or buffer used by many ops?)");
+  }
+  return Status::Ok();
 }
 
 Status Importer::SetActivation(Activation a, int y_tensor, ir::Node* n) const {

@@ -39,6 +39,8 @@ class Importer {
   Result<ir::Quant> WeightQuant(int t, int q_dim, int64_t channels) const;
   // int32 bias [channels] (or zeros if input k is absent) as a new constant value.
   Result<int> Bias(size_t k, int64_t channels);
+  // Charges `bytes` of constants about to be made against ImportConstantBudget.
+  Status ChargeConstant(uint64_t bytes);
   Status SetActivation(Activation a, int y_tensor, ir::Node* n) const;
   Status CheckQuantEqual(int a, int b, const char* why) const;
 
@@ -64,6 +66,7 @@ class Importer {
   const SubGraph& g_;
   ir::Graph graph_;
   std::vector<int> value_of_;  // TFLite tensor -> value id of its activation (-1: none yet)
+  uint64_t constant_bytes_ = 0;
   // The op being converted.
   int op_index_ = -1;
   const Operator* op_ = nullptr;

@@ -38,6 +38,11 @@ inline constexpr uint64_t ElementBudget(uint64_t file_bytes) { return file_bytes
 inline constexpr int kMaxRank = 8;                         // tensor dimensions
 inline constexpr int64_t kMaxDim = int64_t{1} << 24;       // one dimension
 inline constexpr int64_t kMaxElements = int64_t{1} << 28;  // elements of one tensor
+// Bytes of constants the importer may create in tte's layout (weights, biases): ops may share one
+// weight tensor or buffer, so without a bound a small file could ask for a huge graph.
+inline constexpr uint64_t ImportConstantBudget(uint64_t file_bytes) {
+  return 4 * file_bytes + (uint64_t{1} << 20);
+}
 
 // -------------------------------------------------------------------------------------- codes
 // TFLite's TensorType codes, as the file stores them (values outside this list are refused).
