@@ -4,6 +4,7 @@
 // reads.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/file_io.h"
@@ -237,6 +238,19 @@ TEST(TfliteFile, WriterRefusesWhatTheReaderDidNotKeep) {
       out.status().message().find("op 1 DEPTHWISE_CONV_2D has builtin options (union type 10)"),
       std::string::npos)
       << out.status().message();
+}
+
+// Found by the fuzzer: the builder leaves out fields equal to their default, and -0.0 == 0.0.
+TEST(TfliteFile, NegativeZeroSoftmaxBetaRoundTrips) {
+  ModelFile m = testing::TinyModel().Parsed();
+  std::get<tflite::SoftmaxOptions>(m.subgraphs[0].operators[6].options).beta = -0.0f;
+  auto bytes = tflite::WriteModelFile(m);
+  ASSERT_TRUE(bytes.ok());
+  auto back = tflite::ParseModelFile(*bytes, "negzero.tflite");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(tflite::FirstDifference(m, *back), "");
+  EXPECT_TRUE(
+      std::signbit(std::get<tflite::SoftmaxOptions>(back->subgraphs[0].operators[6].options).beta));
 }
 
 TEST(TfliteFile, ReadModelFileNamesAMissingFile) {

@@ -2,6 +2,7 @@
 #include "import/tflite/writer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -74,7 +75,12 @@ std::pair<fb::BuiltinOptions, Offset<void>> BuildOptions(FlatBufferBuilder& b, c
                 .Union()};
   }
   if (auto* c = std::get_if<SoftmaxOptions>(&o)) {
-    return {T::BuiltinOptions_SoftmaxOptions, fb::CreateSoftmaxOptions(b, c->beta).Union()};
+    // The builder leaves out a field equal to its default, and -0.0 == 0.0: force it out, or a
+    // beta of -0.0 would read back as +0.0 (found by the fuzzer).
+    b.ForceDefaults(std::signbit(c->beta));
+    auto table = fb::CreateSoftmaxOptions(b, c->beta);
+    b.ForceDefaults(false);
+    return {T::BuiltinOptions_SoftmaxOptions, table.Union()};
   }
   if (auto* c = std::get_if<AddOptions>(&o)) {
     return {T::BuiltinOptions_AddOptions,
