@@ -329,6 +329,9 @@ TEST(TfliteArithmetic, ActivationRangesAsTfliteComputesThem) {
   EXPECT_FALSE(tflite::ActivationRange(Activation::kTanh, 0.1f, 0, &lo, &hi));
   EXPECT_FALSE(
       tflite::ActivationRange(Activation::kRelu6, 1e-30f, 0, &lo, &hi));  // overflows int32
+  // round(-1 / scale) = -2^31 fits int32; plus a negative zero point it does not (and must not
+  // overflow while finding out).
+  EXPECT_FALSE(tflite::ActivationRange(Activation::kReluN1To1, 0x1p-31f, -1, &lo, &hi));
 }
 
 }  // namespace

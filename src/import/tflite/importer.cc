@@ -3,6 +3,7 @@
 #include "import/tflite/importer.h"
 
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -31,11 +32,14 @@ bool ActivationRange(Activation a, float scale, int32_t zero, int* act_min, int*
   bool ok = true;
   auto q = [&](float v) -> int32_t {
     const float r = std::round(v / scale);  // float32 division, half away from zero (TfLiteRound)
-    if (!(r >= -2147483648.0f && r <= 2147483520.0f)) {
+    // TFLite fails when round(v / scale) leaves int32; the sum with the zero point must fit too.
+    const int64_t sum = zero + (r >= -2147483648.0f && r <= 2147483520.0f ? static_cast<int64_t>(r)
+                                                                          : int64_t{1} << 40);
+    if (sum < INT32_MIN || sum > INT32_MAX) {
       ok = false;
       return 0;
     }
-    return zero + static_cast<int32_t>(r);
+    return static_cast<int32_t>(sum);
   };
   switch (a) {
     case Activation::kNone:
