@@ -25,7 +25,7 @@
 #include "compiler/train_compiler.h"
 #include "kernels/host/host_kernels.h"
 #include "memory/naive_plan.h"
-#include "model/pkl_io.h"
+#include "import/model_file.h"
 #include "runtime/executor.h"
 
 namespace tte {
@@ -74,7 +74,7 @@ std::string Category(const Program& P, const Op& op) {
   auto kind = [&]() -> std::string {
     const ConvBinding& b = P.convs[op.conv];
     if (b.depthwise) return "depthwise";
-    if (b.k == 1) return "pointwise";
+    if (b.kh == 1 && b.kw == 1) return "pointwise";
     return "dense";
   };
   switch (op.code) {
@@ -115,7 +115,8 @@ int Run(int argc, char** argv) {
     }
   }
   const std::string model_path = SharedDir() + "/models/" + model_name + ".pkl";
-  auto model = LoadModel(model_path);
+  auto imported = ImportModel(model_path);
+  auto model = imported.ok() ? Result<ir::Graph>(imported->graph) : Result<ir::Graph>(imported.status());
   if (!model.ok()) {
     std::fprintf(stderr, "cannot load %s: %s (set TTE_SHARED_DIR)\n", model_path.c_str(), model.status().ToString().c_str());
     return 1;

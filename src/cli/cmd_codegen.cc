@@ -68,7 +68,7 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
     TTE_ASSIGN_OR_RETURN(d.reserve_bytes, ParseByteSize(o.reserve));
   }
   if (o.samples < 1 || o.samples > 100000) return InvalidArgument("--samples: expected 1..100000");
-  TTE_ASSIGN_OR_RETURN(d.model, LoadModelOrExplain(o.model));
+  TTE_ASSIGN_OR_RETURN(d.model, LoadModelOrExplain(o.model, o.compile.resolution));
   TTE_ASSIGN_OR_RETURN(Scheme scheme, o.scheme.Load(o.model));
   DataOptions data = o.data;
   data.max_samples = o.samples;
@@ -76,9 +76,9 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, OpenDataset(spec));
   const int classes = dataset->num_classes();
   TTE_ASSIGN_OR_RETURN(TrainOptions opt, o.compile.Options(classes));
-  HeadFromModel(d.model, classes, &opt.head_weight, &opt.head_bias);
+  HeadFromGraph(d.model.graph, classes, &opt.head_weight, &opt.head_bias);
   TTE_ASSIGN_OR_RETURN(const int grid, o.compile.PatchGrid());
-  TTE_ASSIGN_OR_RETURN(d.program, codegen::CompileDeviceProgram(d.model, scheme, opt, grid, d.budget_bytes,
+  TTE_ASSIGN_OR_RETURN(d.program, codegen::CompileDeviceProgram(d.model.graph, scheme, opt, grid, d.budget_bytes,
                                                                 d.reserve_bytes));
   const Program& prog = d.program.device.compiled.program;
   TTE_ASSIGN_OR_RETURN(d.samples, codegen::TakeSamples(*dataset, spec, o.samples, prog.resolution));

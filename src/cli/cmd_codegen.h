@@ -39,7 +39,7 @@ struct DeviceCmd {
 };
 
 struct PreparedDevice {
-  Model model;
+  ImportedModel model;
   codegen::DeviceProgram program;
   codegen::SampleSet samples;
   codegen::ProjectConfig config;

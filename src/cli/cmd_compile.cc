@@ -18,13 +18,13 @@ struct CompileCmd {
 };
 
 int RunCompile(const CompileCmd& o) {
-  auto m = LoadModelOrExplain(o.model);
+  auto m = LoadModelOrExplain(o.model, o.compile.resolution);
   if (!m.ok()) return Fail("compile", m.status());
   auto s = o.scheme.Load(o.model);
   if (!s.ok()) return Fail("compile", s.status());
   auto opt = o.compile.Options(o.num_classes);
   if (!opt.ok()) return Fail("compile", opt.status());
-  auto ct = CompileTraining(*m, *s, *opt);
+  auto ct = CompileTraining(m->graph, *s, *opt);
   if (!ct.ok()) return Fail("compile", ct.status());
   std::printf("model: %s\nscheme: %s\n", o.model.c_str(), ct->scheme.name.c_str());
   std::printf("%s", ProgramToText(ct->program, !o.no_tensors).c_str());

@@ -24,15 +24,16 @@ struct EvalOptions {
 };
 
 int RunEval(const EvalOptions& o) {
-  auto m = LoadModelOrExplain(o.model);
+  auto m = LoadModelOrExplain(o.model, o.resolution);
   if (!m.ok()) return Fail("eval", m.status());
   auto spec = o.data.Spec();
   if (!spec.ok()) return Fail("eval", spec.status());
   auto ds = OpenDataset(*spec);
   if (!ds.ok()) return Fail("eval", ds.status());
   const Dataset& D = **ds;
-  const bool fp_head = m->fp_head.has_value() && !o.int8_head;
-  const int classes = fp_head ? m->fp_head->out : m->num_classes();
+  const ir::Graph& g = m->graph;
+  const bool fp_head = g.fp_head.in > 0 && !o.int8_head;
+  const int classes = fp_head ? g.fp_head.out : static_cast<int>(g.value(g.output).numel());
   if (D.num_classes() > classes)
     return Fail("eval", InvalidArgument("the dataset has " + std::to_string(D.num_classes()) + " classes but the model predicts " +
                                         std::to_string(classes)));
@@ -40,7 +41,7 @@ int RunEval(const EvalOptions& o) {
   threads = std::min<int>(threads, static_cast<int>(std::max<size_t>(1, D.size())));
   std::vector<std::unique_ptr<InferenceSession>> sessions;
   for (int t = 0; t < threads; ++t) {
-    auto s = InferenceSession::Create(*m, o.resolution, fp_head);
+    auto s = InferenceSession::Create(g, fp_head);
     if (!s.ok()) return Fail("eval", s.status());
     sessions.push_back(std::move(*s));
   }

@@ -34,12 +34,12 @@ int RunGrad(const GradCmd& o) {
   if (!hw.ok()) return Fail("grad", hw.status());
   auto hb = ReadF32(o.head_bias, "head bias");
   if (!hb.ok()) return Fail("grad", hb.status());
-  auto x = LoadInferenceInputs({o.input}, m->resolution());
+  auto x = LoadInferenceInputs({o.input}, m->graph.input_spec.h);
   if (!x.ok()) return Fail("grad", x.status());
   if (x->shape[0] != 1)
     return Fail("grad", InvalidArgument(o.input + ": holds " + std::to_string(x->shape[0]) + " samples; tte grad takes one"));
   GradientRequest req;
-  req.model = &*m;
+  req.model = &m->graph;
   req.scheme = *s;
   req.head_weight = *hw;
   req.head_bias = *hb;

@@ -23,7 +23,7 @@ struct InferOptions {
 int RunInfer(const InferOptions& o) {
   auto m = LoadModelOrExplain(o.model);
   if (!m.ok()) return Fail("infer", m.status());
-  auto session = InferenceSession::Create(*m);
+  auto session = InferenceSession::Create(m->graph);
   if (!session.ok()) return Fail("infer", session.status());
   InferenceSession& s = **session;
   auto x = LoadInferenceInputs(o.inputs, s.resolution());

@@ -1,11 +1,14 @@
-// `tte info MODEL`: the layer table of a model (conv indices as used by sparse-update schemes), and
-// totals; --json for machines.
+// `tte info MODEL`: the layer table of a model (layer indices as sparse-update schemes use them), and
+// totals; --json for machines; --graph prints the graph IR; --dump-graph DIR writes it for offline tools.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "model/layer_table.h"
+#include "compiler/layer_table.h"
+#include "core/file_io.h"
+#include "core/npy.h"
+#include "ir/serialize.h"
 
 namespace tte::cli {
 namespace {
@@ -14,20 +17,44 @@ struct InfoOptions {
   std::string model;
   int resolution = 0;
   bool json = false;
+  bool graph = false;
+  std::string dump_graph;
 };
 
+// graph.json + constants.npz (ir/serialize.h), all or nothing.
+Status DumpGraph(const ir::Graph& g, const std::string& dir) {
+  TTE_ASSIGN_OR_RETURN(StagedDirectory d, StagedDirectory::Create(dir));
+  TTE_RETURN_IF_ERROR(WriteFileAtomic(d.Path("graph.json"), ir::GraphToJson(g).dump(1) + "\n"));
+  TTE_RETURN_IF_ERROR(WriteNpz(d.Path("constants.npz"), ir::GraphConstants(g)));
+  return d.Commit();
+}
+
 int RunInfo(const InfoOptions& o) {
-  auto m = LoadModelOrExplain(o.model);
+  auto m = LoadModelOrExplain(o.model, o.resolution);
   if (!m.ok()) return Fail("info", m.status());
+  const ir::Graph& g = m->graph;
   LayerTableSummary sum;
-  auto rows = LayerTable(*m, o.resolution, &sum);
+  auto rows = LayerTable(g, &sum);
   if (!rows.ok()) return Fail("info", rows.status());
-  const int R = o.resolution > 0 ? o.resolution : m->resolution();
+  const ir::InputSpec& in = g.input_spec;
+  const int R = in.h;
+  const int num_classes = static_cast<int>(g.value(g.output).numel());
+  if (!o.dump_graph.empty()) {
+    Status st = DumpGraph(g, o.dump_graph);
+    if (!st.ok()) return Fail("info", st);
+  }
+  if (o.graph) {
+    std::printf("%s", ir::ToText(g).c_str());
+    return 0;
+  }
   if (o.json) {
     nlohmann::json j;
     j["model"] = o.model;
     j["resolution"] = R;
-    j["num_classes"] = m->num_classes();
+    j["input"] = {in.c, in.h, in.w};
+    j["format"] = g.format;
+    j["arithmetic"] = ir::RequantName(g.requant);
+    j["num_classes"] = num_classes;
     j["convs"] = sum.convs;
     j["blocks"] = sum.blocks;
     j["residual_adds"] = sum.residuals;
@@ -54,9 +81,15 @@ int RunInfo(const InfoOptions& o) {
     std::printf("%s\n", j.dump(1).c_str());
     return 0;
   }
-  std::printf("%s: %d convs in %d blocks (%d residual adds), input 3x%dx%d, %d classes\n\n", o.model.c_str(), sum.convs,
-              sum.blocks, sum.residuals, R, R, m->num_classes());
-  std::printf("%4s  %-22s %-11s %-13s %-13s %2s %2s %9s %11s %10s\n", "idx", "layer", "op", "in (CxHxW)", "out (CxHxW)", "k",
+  if (g.format == "pkl")
+    std::printf("%s: %d convs in %d blocks (%d residual adds), input %dx%dx%d, %d classes\n\n", o.model.c_str(), sum.convs,
+                sum.blocks, sum.residuals, in.c, in.h, in.w, num_classes);
+  else
+    std::printf("%s: %d trainable layers + classifier, %d adds, input %dx%dx%d (scale %g, zero point %d), %d outputs, %s "
+                "arithmetic\n\n",
+                o.model.c_str(), sum.convs, sum.residuals, in.c, in.h, in.w, in.scale, in.zero, num_classes,
+                ir::RequantName(g.requant));
+  std::printf("%4s  %-22s %-11s %-13s %-13s %5s %3s %9s %11s %10s\n", "idx", "layer", "op", "in (CxHxW)", "out (CxHxW)", "k",
               "s", "params", "MACs", "act bytes");
   for (const LayerRow& r : *rows) {
     char in[48], out[48], idx[16];
@@ -64,8 +97,8 @@ int RunInfo(const InfoOptions& o) {
     std::snprintf(out, sizeof out, "%dx%dx%d", r.out_c, r.out_h, r.out_w);
     if (r.conv_index >= 0) std::snprintf(idx, sizeof idx, "%d", r.conv_index);
     else std::snprintf(idx, sizeof idx, "-");
-    std::printf("%4s  %-22s %-11s %-13s %-13s %2s %2s %9lld %11lld %10lld\n", idx, r.name.c_str(), r.op.c_str(), in, out,
-                r.kernel ? std::to_string(r.kernel).c_str() : "", r.stride ? std::to_string(r.stride).c_str() : "",
+    std::printf("%4s  %-22s %-11s %-13s %-13s %5s %3s %9lld %11lld %10lld\n", idx, r.name.c_str(), r.op.c_str(), in, out,
+                r.kernel.c_str(), r.stride.c_str(),
                 static_cast<long long>(r.params), static_cast<long long>(r.macs), static_cast<long long>(r.act_bytes));
   }
   std::printf("\ntotal: %lld params (%s int8 weights + %s int32 biases), %.2f M MACs, largest layer input+output %s\n",
@@ -79,9 +112,13 @@ int RunInfo(const InfoOptions& o) {
 void AddInfoCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<InfoOptions>();
   CLI::App* c = app.add_subcommand("info", "Show a model's layers: conv indices (as sparse-update schemes use them), shapes, params, MACs");
-  c->add_option("model", o->model, "Model file (.pkl, MCUNetV3 format)")->required();
-  c->add_option("--resolution", o->resolution, "Input resolution (default: the model's own)");
+  c->add_option("model", o->model, "Model file (.pkl MCUNetV3 format, or .tflite int8)")->required();
+  c->add_option("--resolution", o->resolution, "Input resolution of a .pkl model (default: the model's own)");
   c->add_flag("--json", o->json, "Machine-readable JSON output");
+  c->add_flag("--graph", o->graph, "Print the graph IR (every value with its shape and quantization, every node)");
+  c->add_option("--dump-graph", o->dump_graph,
+                "Write the graph to DIR as graph.json + constants.npz (tte's layout), for offline tools such as the "
+                "PyTorch gradient oracle (tools/oracle)");
   c->callback([o, exit_code] { *exit_code = RunInfo(*o); });
 }
 

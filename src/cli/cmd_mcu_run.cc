@@ -46,7 +46,8 @@ std::string OpKind(const Program& P, const Op& op) {
                     op.code == OpCode::kConvWeightGrad;
   if (conv && op.conv >= 0) {
     const ConvBinding& b = P.convs[op.conv];
-    k += b.depthwise ? " depthwise" : b.k == 1 ? " pointwise" : " " + std::to_string(b.k) + "x" + std::to_string(b.k);
+    k += b.depthwise ? " depthwise" : b.fully_connected ? " fully connected"
+         : b.kh == 1 && b.kw == 1 ? " pointwise" : " " + std::to_string(b.kh) + "x" + std::to_string(b.kw);
     if (op.windowed) k += " (patch)";
     if (op.in_place) k += " (in place)";
   }

@@ -40,7 +40,7 @@ int RunPlan(const PlanCmd& o) {
   }
   auto reserve = ParseByteSize(o.reserve);
   if (!reserve.ok() && o.reserve != "0") return Fail("plan", reserve.status().WithContext("--reserve"));
-  auto m = LoadModelOrExplain(o.model);
+  auto m = LoadModelOrExplain(o.model, o.compile.resolution);
   if (!m.ok()) return Fail("plan", m.status());
   auto s = o.scheme.Load(o.model);
   if (!s.ok()) return Fail("plan", s.status());
@@ -48,7 +48,7 @@ int RunPlan(const PlanCmd& o) {
   if (!opt.ok()) return Fail("plan", opt.status());
   auto grid = o.compile.PatchGrid();
   if (!grid.ok()) return Fail("plan", grid.status());
-  auto dev = CompileForDevice(*m, *s, *opt, o.auto_patches ? -1 : *grid);
+  auto dev = CompileForDevice(m->graph, *s, *opt, o.auto_patches ? -1 : *grid);
   if (!dev.ok()) return Fail("plan", dev.status());
   const CompiledTraining* ct = &dev->compiled;
   Program& prog = dev->compiled.program;

@@ -76,7 +76,7 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
 }
 
 int RunTrain(const TrainCmd& o) {
-  auto m = LoadModelOrExplain(o.model);
+  auto m = LoadModelOrExplain(o.model, o.compile.resolution);
   if (!m.ok()) return Fail("train", m.status());
   auto scheme = o.scheme.Load(o.model);
   if (!scheme.ok()) return Fail("train", scheme.status());
@@ -89,7 +89,7 @@ int RunTrain(const TrainCmd& o) {
   const int classes = (*train)->num_classes();
   auto opt = o.compile.Options(classes);
   if (!opt.ok()) return Fail("train", opt.status());
-  HeadFromModel(*m, classes, &opt->head_weight, &opt->head_bias);
+  HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias);
   TrainerConfig cfg;
   cfg.epochs = o.epochs;
   cfg.max_updates = o.steps;
@@ -104,7 +104,9 @@ int RunTrain(const TrainCmd& o) {
   cfg.threads = o.threads;
   cfg.progress = !o.quiet;
   if (o.steps >= 0 && o.epochs <= 0) return Fail("train", InvalidArgument("--epochs must be positive"));
-  auto trainer = Trainer::Create(*m, *scheme, *opt, cfg);
+  if (!o.out.empty() && !m->pkl)
+    return Fail("train", Unsupported(o.out + ": exporting a trained " + m->graph.format + " model is not supported yet"));
+  auto trainer = Trainer::Create(m->graph, *scheme, *opt, cfg);
   if (!trainer.ok()) return Fail("train", trainer.status());
   Trainer& T = **trainer;
   const Program& P = T.compiled().program;
@@ -151,7 +153,7 @@ int RunTrain(const TrainCmd& o) {
     if (!st.ok()) return Fail("train", st);
   }
   if (!o.out.empty()) {
-    auto trained = T.Export((*train)->class_names());
+    auto trained = T.Export(*m->pkl, (*train)->class_names());
     if (!trained.ok()) return Fail("train", trained.status());
     st = SaveModel(*trained, o.out);
     if (!st.ok()) return Fail("train", st);

@@ -95,14 +95,13 @@ void CompileOptions::Add(CLI::App* app, bool device_command) {
                       "): less memory, some recomputation, identical results")
       ->capture_default_str();
   app->add_option("--patch-split", patch_split, "Conv index ending the patch stage (default: the last frozen one possible)");
-  app->add_option("--resolution", resolution, "Input resolution (default: the model's own)");
+  app->add_option("--resolution", resolution, "Input resolution of a .pkl model (default: the model's own)");
   app->add_option("--seed", seed, "Seed of everything random: head initialisation, channel-selection ties, sample order, augmentation, stochastic rounding")->capture_default_str();
 }
 
 Result<TrainOptions> CompileOptions::Options(int num_classes) const {
   TrainOptions t;
   t.num_classes = num_classes;
-  t.resolution = resolution;
   t.qas = !no_qas;
   t.momentum = momentum;
   t.fuse_updates = !no_reorder;
@@ -134,9 +133,9 @@ Result<int> CompileOptions::PatchGrid() const {
   return static_cast<int>(v);
 }
 
-Result<Model> LoadModelOrExplain(const std::string& path) {
+Result<ImportedModel> LoadModelOrExplain(const std::string& path, int resolution) {
   if (!FileExists(path)) return NotFound(path + ": no such model file");
-  return LoadModel(path);
+  return ImportModel(path, resolution);
 }
 
 std::string FileStem(const std::string& path) { return std::filesystem::path(path).stem().string(); }

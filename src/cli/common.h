@@ -13,7 +13,7 @@
 #include "compiler/train_compiler.h"
 #include "core/status.h"
 #include "data/dataset.h"
-#include "model/model.h"
+#include "import/model_file.h"
 
 namespace tte::cli {
 
@@ -67,7 +67,8 @@ struct CompileOptions {
   Result<int> PatchGrid() const;
 };
 
-Result<Model> LoadModelOrExplain(const std::string& path);
+// Imports a model file (.pkl or .tflite); resolution > 0 re-shapes a .pkl network for that input size.
+Result<ImportedModel> LoadModelOrExplain(const std::string& path, int resolution = 0);
 std::string FileStem(const std::string& path);
 std::string HumanBytes(int64_t b);
 

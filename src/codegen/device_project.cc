@@ -7,7 +7,7 @@
 
 namespace tte::codegen {
 
-Result<DeviceProgram> CompileDeviceProgram(const Model& model, const Scheme& scheme, const TrainOptions& options,
+Result<DeviceProgram> CompileDeviceProgram(const ir::Graph& model, const Scheme& scheme, const TrainOptions& options,
                                            int patch_grid, int64_t budget_bytes, int64_t reserve_bytes) {
   if (!options.fuse_updates)
     return Unsupported("the device runs batch 1 with every update fused into the backward; --no-reorder "

@@ -11,7 +11,7 @@
 #include "core/status.h"
 #include "data/dataset.h"
 #include "memory/sram.h"
-#include "model/model.h"
+#include "ir/graph.h"
 
 namespace tte::codegen {
 
@@ -24,7 +24,7 @@ struct DeviceProgram {
 // CompileForDevice (patch_grid -1 = automatic), then CheckDeviceTrainable, CheckPlan and AccountMemory with
 // `reserve_bytes` of stack. If the planned peak exceeds `budget_bytes` (>= 0) it fails with kOutOfMemory and
 // the message of CheckBudget (the overflow and the largest SRAM users) BEFORE anything is generated.
-Result<DeviceProgram> CompileDeviceProgram(const Model& model, const Scheme& scheme, const TrainOptions& options,
+Result<DeviceProgram> CompileDeviceProgram(const ir::Graph& model, const Scheme& scheme, const TrainOptions& options,
                                            int patch_grid, int64_t budget_bytes, int64_t reserve_bytes);
 
 struct SampleSet {

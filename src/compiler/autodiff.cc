@@ -42,22 +42,39 @@ class Autodiff {
     prog_->AddOp(op);
     return prog_->ops.back();
   }
+  // For kernels that overwrite their output: the buffer to write `value`'s contribution into. When the value
+  // already has a gradient, the contribution goes to a fresh buffer that Finish() adds to it.
+  int WriteTarget(int value) {
+    pending_ = -1;
+    if (grad_[value] < 0) return grad_[value] = NewGrad(value);
+    pending_ = value;
+    return pending_buf_ = NewGrad(value, "@contribution");
+  }
+  void Finish() {
+    if (pending_ < 0) return;
+    Emit(OpCode::kAccumulate, {pending_buf_}, {grad_[pending_]}, "add this consumer's contribution to the fan-out gradient");
+    pending_ = -1;
+  }
 
   // ---- rules, one per forward op
   Status HeadRule(const Op& fwd);
-  Status AvgPoolRule(const Op& fwd);
   Status AddRule(const Op& fwd);
   Status ConvRule(const Op& fwd);
+  Status UnaryRule(const Op& fwd, OpCode backward, const char* note);  // pool, mean, pad, reshape
 
   const AutodiffInputs& in_;
   Program* prog_;
   std::vector<int> grad_;  // by forward tensor id
+  int pending_ = -1, pending_buf_ = -1;
 };
 
 const std::map<OpCode, Autodiff::Rule>& Autodiff::Rules() {
   static const std::map<OpCode, Rule> kRules = {
       {OpCode::kHeadForward, [](Autodiff& a, const Op& op) { return a.HeadRule(op); }},
-      {OpCode::kAvgPool, [](Autodiff& a, const Op& op) { return a.AvgPoolRule(op); }},
+      {OpCode::kAvgPool, [](Autodiff& a, const Op& op) { return a.UnaryRule(op, OpCode::kAvgPoolBackward, "average pool: g / count to each window's inputs"); }},
+      {OpCode::kMean, [](Autodiff& a, const Op& op) { return a.UnaryRule(op, OpCode::kMeanBackward, "mean: g * s_x / (H*W s_y) broadcast"); }},
+      {OpCode::kPad, [](Autodiff& a, const Op& op) { return a.UnaryRule(op, OpCode::kPadBackward, "pad: crop the gradient"); }},
+      {OpCode::kReshape, [](Autodiff& a, const Op& op) { return a.UnaryRule(op, OpCode::kReshapeBackward, "reshape: move the gradient back"); }},
       {OpCode::kAdd, [](Autodiff& a, const Op& op) { return a.AddRule(op); }},
       {OpCode::kConv, [](Autodiff& a, const Op& op) { return a.ConvRule(op); }},
       // Saving channels for backward is a copy outside the differentiated function.
@@ -86,42 +103,61 @@ Status Autodiff::HeadRule(const Op& fwd) {
   loss.outs = {dlogits, P.loss};
   loss.note = "softmax cross-entropy; dlogits = softmax - onehot(label)";
   P.AddOp(loss);
-  // dpooled = s_x W^T dlogits (with the old W), then the head's own update
-  int pooled = fwd.ins[0];
+  // dfeatures = s_x W^T dlogits (with the old W), then the head's own update
+  int features = fwd.ins[0];
   std::vector<int> outs;
-  if (RequiresGrad(pooled)) outs.push_back(grad_[pooled] = NewGrad(pooled));
-  Emit(OpCode::kHeadBackward, {pooled, dlogits}, outs,
+  if (RequiresGrad(features)) outs.push_back(grad_[features] = NewGrad(features));
+  Emit(OpCode::kHeadBackward, {features, dlogits}, outs,
        in_.fused ? "fp32 head: input gradient with the old W, then SGD on W and b" : "fp32 head: input gradient, W/b gradients into buffers");
   return Status::Ok();
 }
 
-Status Autodiff::AvgPoolRule(const Op& fwd) {
-  int x = fwd.ins[0], y = fwd.outs[0];
+Status Autodiff::UnaryRule(const Op& fwd, OpCode backward, const char* note) {
+  const int x = fwd.ins[0], y = fwd.outs[0];
   if (grad_[y] < 0 || !RequiresGrad(x)) return Status::Ok();
-  auto [gx, acc] = Contribution(x);
-  if (acc) return Internal("autodiff: average-pool input already has a gradient");
-  Emit(OpCode::kAvgPoolBackward, {grad_[y]}, {gx}, "g / (H*W) broadcast");
+  std::vector<int> ins = {grad_[y]};
+  if (fwd.outs.size() > 1) ins.push_back(fwd.outs[1]);  // clamp mask (pools with a fused activation)
+  const int gx = WriteTarget(x);
+  Op& op = Emit(backward, ins, {gx}, note);
+  op.aux = fwd.aux;
+  Finish();
   return Status::Ok();
 }
 
 Status Autodiff::AddRule(const Op& fwd) {
-  int x1 = fwd.ins[0], x2 = fwd.ins[1], y = fwd.outs[0];
-  int mask = fwd.outs.size() > 1 ? fwd.outs[1] : -1;
+  const int y = fwd.outs[0];
+  const int mask = fwd.outs.size() > 1 ? fwd.outs[1] : -1;
   if (grad_[y] < 0) return Status::Ok();
-  int g = grad_[y];
+  const int g = grad_[y];
+  // The kernel writes one input's gradient in place over g (g has no other reader) and adds or writes the
+  // other's into its buffer. The in-place side should be an input without a gradient yet.
+  int first = fwd.ins[0], second = fwd.ins[1];
+  int aux = fwd.aux;
+  const bool fresh1 = RequiresGrad(first) && grad_[first] < 0, fresh2 = RequiresGrad(second) && grad_[second] < 0;
+  if (!fresh2 && fresh1) {
+    std::swap(first, second);
+    AddBinding swapped = prog_->adds[static_cast<size_t>(aux)];
+    std::swap(swapped.z1, swapped.z2);
+    std::swap(swapped.s1, swapped.s2);
+    std::swap(swapped.s1d, swapped.s2d);
+    aux = static_cast<int>(prog_->adds.size());
+    prog_->adds.push_back(swapped);
+  }
   int gx1 = -1;
   bool acc = false;
-  if (RequiresGrad(x1)) std::tie(gx1, acc) = Contribution(x1);
-  // gx2 reuses g's buffer: elementwise, g has no other reader.
-  grad_[x2] = g;
+  if (RequiresGrad(first)) std::tie(gx1, acc) = Contribution(first);
+  const bool second_accumulates = RequiresGrad(second) && grad_[second] >= 0;
+  if (RequiresGrad(second) && !second_accumulates) grad_[second] = g;
   std::vector<int> ins = {g};
   if (mask >= 0) ins.push_back(mask);
   Op& op = Emit(OpCode::kAddBackward, ins, {gx1, g},
-                std::string("clamp mask, then g*s1/sy to the shortcut") + (acc ? " (accumulated)" : "") +
-                    "; g*s2/sy in place for the conv branch");
-  op.block = fwd.block;
+                std::string("clamp mask, then g*s1/sy to the first input") + (acc ? " (accumulated)" : "") +
+                    "; g*s2/sy in place for the second");
+  op.aux = aux;
   op.accumulate = acc;
-  prog_->tensors[g].alias_reason = "add_backward writes the conv-branch gradient in place";
+  prog_->tensors[g].alias_reason = "add_backward writes the second input's gradient in place";
+  if (second_accumulates)
+    Emit(OpCode::kAccumulate, {g}, {grad_[second]}, "add this consumer's contribution to the fan-out gradient");
   return Status::Ok();
 }
 

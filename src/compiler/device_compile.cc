@@ -10,7 +10,7 @@ int64_t StateBytes(const Program& p) {
   return s;
 }
 
-Result<DeviceCompileResult> CompileForDevice(const Model& model, const Scheme& scheme, TrainOptions options,
+Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
                                              int patch_grid) {
   std::vector<int> grids = patch_grid >= 0 ? std::vector<int>{patch_grid} : std::vector<int>{0, 2, 3, 4};
   DeviceCompileResult best;

@@ -20,7 +20,7 @@ struct DeviceCompileResult {
 };
 
 // patch_grid: -1 = automatic (see above), 0 = off, N = N x N.
-Result<DeviceCompileResult> CompileForDevice(const Model& model, const Scheme& scheme, TrainOptions options,
+Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
                                              int patch_grid = -1);
 
 int64_t StateBytes(const Program& p);

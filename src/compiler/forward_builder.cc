@@ -1,70 +1,260 @@
-// Forward program construction (see forward_builder.h).
+// Forward lowering of an ir::Graph (see forward_builder.h).
 #include "compiler/forward_builder.h"
 
-#include <cstdio>
 #include <cstring>
 
 namespace tte {
-
-const ConvLayer& LayerOf(const Model& m, int conv_index) {
-  if (conv_index == m.NumConvs()) return m.classifier;
-  return *m.Convs()[conv_index];
-}
-
 namespace {
 
-std::string ShortName(const ConvLayer& c) {
-  // "blocks.3.pointwise1" -> "b3.pw1"
-  const std::string& p = c.path;
-  if (p.rfind("blocks.", 0) != 0) return p;
-  size_t dot = p.find('.', 7);
-  std::string kind = p.substr(dot + 1);
-  const char* abbr = kind == "pointwise1" ? "pw1" : kind == "pointwise2" ? "pw2" : kind == "depthwise" ? "dw" : kind.c_str();
-  std::string out = "b";
-  out.append(p, 7, dot - 7);
-  out += '.';
-  out += abbr;
-  return out;
-}
-
 template <typename T>
-int FlashTensor(Program* prog, const std::string& name, DType dt, std::vector<int64_t> shape, const std::vector<T>& v) {
+int FlashTensor(Program* prog, const std::string& name, DType dt, std::vector<int64_t> shape, const T* data, size_t n) {
   TensorInfo t;
   t.name = name;
   t.dtype = dt;
   t.shape = std::move(shape);
   t.storage = Storage::kFlash;
-  t.init.resize(v.size() * sizeof(T));
-  std::memcpy(t.init.data(), v.data(), t.init.size());
+  t.init.resize(n * sizeof(T));
+  if (n) std::memcpy(t.init.data(), data, t.init.size());
   return prog->AddTensor(std::move(t));
+}
+
+int RequantOf(const ir::Graph& g) { return g.requant == ir::Requant::kTfliteInteger ? kRequantTflite : kRequantFp32; }
+
+bool TrivialReshape(const ir::Graph& g, const ir::Node& n) {
+  if (!n.reshape_hwc) return true;
+  const std::vector<int64_t>& a = g.value(n.inputs[0]).shape;
+  const std::vector<int64_t>& b = g.value(n.outputs[0]).shape;
+  return a == b || (a[1] == 1 && a[2] == 1 && b[1] == 1 && b[2] == 1);
+}
+
+class Lowering {
+ public:
+  Lowering(const ir::Graph& g, const LayerView& v, const ForwardOptions& o, Program* p, ForwardGraph* fg)
+      : g_(g), v_(v), opt_(o), P_(*p), fg_(*fg) {}
+
+  Status Run();
+
+ private:
+  Status Err(const ir::Node& n, const std::string& msg) const {
+    return Unsupported(g_.source + ": " + n.name + " (" + ir::OpName(n.op) + "): " + msg);
+  }
+  // The program tensor of an ir value, or a new int8 arena tensor for a node output.
+  int Tensor(int value) const { return fg_.tensor_of_value[static_cast<size_t>(value)]; }
+  int NewOutput(const ir::Node& n, const std::string& name) {
+    const ir::Value& v = g_.value(n.outputs[0]);
+    TensorInfo t;
+    t.name = name;
+    t.dtype = DType::kInt8;
+    t.shape = v.shape;
+    const int id = P_.AddTensor(t);
+    fg_.tensor_of_value[static_cast<size_t>(n.outputs[0])] = id;
+    return id;
+  }
+  // Appends the op (with the output's clamp mask when asked for) and returns the output tensor.
+  int Emit(Op op, const ir::Node& n, const std::string& name) {
+    const int y = NewOutput(n, name + ".out");
+    op.outs = {y};
+    const size_t out = static_cast<size_t>(n.outputs[0]);
+    if (out < opt_.mask.size() && opt_.mask[out]) {
+      TensorInfo mk;
+      mk.name = name + ".mask";
+      mk.dtype = DType::kUInt8;
+      mk.bits = true;
+      mk.shape = P_.tensors[static_cast<size_t>(y)].shape;
+      const int m = P_.AddTensor(mk);
+      op.outs.push_back(m);
+      fg_.mask_of_value[out] = m;
+    }
+    P_.AddOp(std::move(op));
+    return y;
+  }
+
+  Status Conv(const ir::Node& n, int index, const std::string& name);
+  Status Add(const ir::Node& n, const std::string& name);
+  Status Pool(const ir::Node& n, const std::string& name);
+
+  const ir::Graph& g_;
+  const LayerView& v_;
+  const ForwardOptions& opt_;
+  Program& P_;
+  ForwardGraph& fg_;
+};
+
+Status Lowering::Conv(const ir::Node& n, int index, const std::string& name) {
+  const ir::Value& x = g_.value(n.inputs[0]);
+  const ir::Value& w = g_.value(n.inputs[1]);
+  const ir::Value& bias = g_.value(n.inputs[2]);
+  const ir::Value& y = g_.value(n.outputs[0]);
+  ConvBinding b;
+  b.index = index;
+  b.name = name;
+  b.node = static_cast<int>(&n - g_.nodes.data());
+  b.cin = static_cast<int>(x.shape[0]);
+  b.in_h = static_cast<int>(x.shape[1]);
+  b.in_w = static_cast<int>(x.shape[2]);
+  b.cout = static_cast<int>(w.shape[0]);
+  b.out_h = static_cast<int>(y.shape[1]);
+  b.out_w = static_cast<int>(y.shape[2]);
+  b.kh = static_cast<int>(w.shape[2]);
+  b.kw = static_cast<int>(w.shape[3]);
+  if (n.op == ir::OpKind::kFullyConnected) {
+    b.fully_connected = true;  // the conv whose kernel is the whole input
+  } else {
+    const ir::Window2d& win = n.window;
+    b.groups = n.groups;
+    b.depthwise = n.op == ir::OpKind::kDepthwiseConv2d;
+    b.sh = win.sh, b.sw = win.sw, b.dh = win.dh, b.dw = win.dw;
+    b.pad_t = win.pad_t, b.pad_b = win.pad_b, b.pad_l = win.pad_l, b.pad_r = win.pad_r;
+  }
+  b.x_zero = x.quant.zero[0];
+  b.y_zero = y.quant.zero[0];
+  b.x_scale = x.quant.scale[0];
+  b.y_scale = y.quant.scale[0];
+  b.act_min = n.act_min;
+  b.act_max = n.act_max;
+  b.requant = RequantOf(g_);
+  if (b.requant != kRequantFp32) return Err(n, "TFLite integer requantization is not lowered yet");
+  b.w_frozen = FlashTensor(&P_, name + ".weight", DType::kInt8, w.shape, w.as<int8_t>(), static_cast<size_t>(w.numel()));
+  b.n_frozen = b.selection_count();
+  b.bias_i32 = FlashTensor(&P_, name + ".bias", DType::kInt32, {b.cout}, bias.as<int32_t>(), static_cast<size_t>(b.cout));
+  const std::vector<float> eff = EffectiveScales(g_, n);
+  b.eff = FlashTensor(&P_, name + ".eff", DType::kFloat32, {b.cout}, eff.data(), eff.size());
+  P_.convs[static_cast<size_t>(index)] = b;
+  Op op(OpCode::kConv);
+  op.conv = index;
+  op.ins = {Tensor(n.inputs[0])};
+  fg_.conv_in[static_cast<size_t>(index)] = op.ins[0];
+  fg_.conv_out[static_cast<size_t>(index)] = Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Add(const ir::Node& n, const std::string& name) {
+  const ir::Quant &q1 = g_.value(n.inputs[0]).quant, &q2 = g_.value(n.inputs[1]).quant, &qy = g_.value(n.outputs[0]).quant;
+  AddBinding a;
+  a.n = static_cast<int>(g_.value(n.outputs[0]).numel());
+  a.z1 = q1.zero[0], a.z2 = q2.zero[0], a.zy = qy.zero[0];
+  a.s1d = q1.scale[0], a.s2d = q2.scale[0], a.syd = qy.scale[0];
+  a.s1 = static_cast<float>(a.s1d), a.s2 = static_cast<float>(a.s2d), a.sy = static_cast<float>(a.syd);
+  a.act_min = n.act_min;
+  a.act_max = n.act_max;
+  a.requant = RequantOf(g_);
+  if (a.requant != kRequantFp32) return Err(n, "TFLite integer add is not lowered yet");
+  Op op(OpCode::kAdd);
+  op.aux = static_cast<int>(P_.adds.size());
+  P_.adds.push_back(a);
+  op.ins = {Tensor(n.inputs[0]), Tensor(n.inputs[1])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Pool(const ir::Node& n, const std::string& name) {
+  const std::vector<int64_t>& xs = g_.value(n.inputs[0]).shape;
+  const std::vector<int64_t>& ys = g_.value(n.outputs[0]).shape;
+  PoolBinding p;
+  p.c = static_cast<int>(xs[0]);
+  p.in_h = static_cast<int>(xs[1]), p.in_w = static_cast<int>(xs[2]);
+  p.out_h = static_cast<int>(ys[1]), p.out_w = static_cast<int>(ys[2]);
+  const ir::Window2d& w = n.window;
+  p.kh = w.kh, p.kw = w.kw, p.sh = w.sh, p.sw = w.sw;
+  p.pad_t = w.pad_t, p.pad_b = w.pad_b, p.pad_l = w.pad_l, p.pad_r = w.pad_r;
+  p.global = n.global_pool;
+  p.act_min = n.act_min;
+  p.act_max = n.act_max;
+  p.requant = RequantOf(g_);
+  if (!p.global || p.requant != kRequantFp32) return Err(n, "only the .pkl's global average pool is lowered yet");
+  Op op(OpCode::kAvgPool);
+  op.aux = static_cast<int>(P_.pools.size());
+  P_.pools.push_back(p);
+  op.ins = {Tensor(n.inputs[0])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Run() {
+  const std::vector<std::vector<std::string>> stage = StageNames(g_);
+  const size_t n_layers = v_.layers.size();
+  P_.convs.assign(n_layers + (opt_.int8_classifier && v_.head_node >= 0 ? 1 : 0), ConvBinding{});
+  fg_.conv_in.assign(P_.convs.size(), -1);
+  fg_.conv_out.assign(P_.convs.size(), -1);
+  fg_.tensor_of_value.assign(g_.values.size(), -1);
+  fg_.mask_of_value.assign(g_.values.size(), -1);
+  const ir::Value& in = g_.value(g_.input);
+  TensorInfo t;
+  t.name = "input";
+  t.dtype = DType::kInt8;
+  t.shape = in.shape;
+  t.is_input = true;
+  P_.input = P_.AddTensor(t);
+  P_.resolution = static_cast<int>(in.shape[1]);
+  fg_.tensor_of_value[static_cast<size_t>(g_.input)] = P_.input;
+  bool after_head = false;
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const ir::Node& n = g_.nodes[i];
+    const int layer = v_.layer_of_node[i];
+    const bool is_head = static_cast<int>(i) == v_.head_node;
+    if (is_head) fg_.features = Tensor(n.inputs[0]);
+    // Training programs end at the features; inference keeps the classifier and, if asked, the softmax.
+    if ((is_head || after_head) && !opt_.int8_classifier) {
+      after_head = true;
+      continue;
+    }
+    if (static_cast<int>(i) == v_.softmax_node && !opt_.softmax) continue;
+    if (Tensor(n.inputs[0]) < 0) continue;  // downstream of a dropped node
+    const std::string name = NodeShortName(g_, v_, static_cast<int>(i));
+    switch (n.op) {
+      case ir::OpKind::kConv2d:
+      case ir::OpKind::kDepthwiseConv2d:
+      case ir::OpKind::kFullyConnected:
+        if (layer < 0 && !is_head) return Err(n, "a conv that is neither a layer nor the classifier");
+        TTE_RETURN_IF_ERROR(Conv(n, is_head ? static_cast<int>(n_layers) : layer, name));
+        break;
+      case ir::OpKind::kAdd:
+        TTE_RETURN_IF_ERROR(Add(n, name));
+        break;
+      case ir::OpKind::kAvgPool2d:
+        TTE_RETURN_IF_ERROR(Pool(n, name));
+        break;
+      case ir::OpKind::kReshape:
+        if (!TrivialReshape(g_, n)) return Err(n, "reshapes that move data are not lowered yet");
+        fg_.tensor_of_value[static_cast<size_t>(n.outputs[0])] = Tensor(n.inputs[0]);  // a view: same bytes
+        break;
+      case ir::OpKind::kMean:
+      case ir::OpKind::kPad:
+      case ir::OpKind::kSoftmax:
+        return Err(n, "not lowered yet");
+    }
+    const int out = Tensor(n.outputs[0]);
+    if (out >= 0)
+      for (const std::string& name : stage[i]) fg_.stages.emplace_back(name, out);
+    if (is_head) {
+      P_.tensors[static_cast<size_t>(out)].is_output = true;
+      P_.logits = out;
+    }
+  }
+  if (opt_.int8_classifier && P_.logits < 0) {
+    const int out = Tensor(g_.output);
+    if (out < 0) return Unsupported(g_.source + ": the graph's output is not computed by the lowered program");
+    P_.tensors[static_cast<size_t>(out)].is_output = true;
+    P_.logits = out;
+  }
+  if (!opt_.int8_classifier && fg_.features < 0)
+    return InvalidArgument(g_.source + ": no classifier found (a fully connected or whole-input conv layer producing the "
+                           "output, possibly through reshapes and a softmax): tte trains an fp32 head in its place");
+  return Status::Ok();
 }
 
 }  // namespace
 
-ConvBinding MakeFrozenBinding(const ConvLayer& c, int index, int in_hw, Program* prog) {
-  ConvBinding b;
-  b.index = index;
-  b.name = ShortName(c);
-  b.cin = c.in_channels;
-  b.cout = c.out_channels;
-  b.k = c.kernel;
-  b.stride = c.stride;
-  b.pad = c.pad();
-  b.groups = c.groups;
-  b.in_hw = in_hw;
-  b.out_hw = c.OutSize(in_hw);
-  b.x_zero = c.x_zero;
-  b.y_zero = c.y_zero;
-  b.depthwise = c.groups == c.in_channels && c.in_channels == c.out_channels && c.groups > 1;
-  int64_t k = c.kernel;
-  b.w_frozen = FlashTensor(prog, b.name + ".weight", DType::kInt8, {c.out_channels, c.in_channels / c.groups, k, k}, c.weight);
-  b.n_frozen = c.in_channels;
-  b.bias_i32 = FlashTensor(prog, b.name + ".bias", DType::kInt32, {c.out_channels}, c.bias);
-  b.eff = FlashTensor(prog, b.name + ".eff", DType::kFloat32, {c.out_channels}, c.eff);
-  return b;
+std::vector<float> EffectiveScales(const ir::Graph& g, const ir::Node& n) {
+  const ir::Value& w = g.value(n.inputs[1]);
+  const double sx = g.value(n.inputs[0]).quant.scale[0], sy = g.value(n.outputs[0]).quant.scale[0];
+  const size_t cout = static_cast<size_t>(w.shape[0]);
+  std::vector<float> eff(cout);
+  for (size_t c = 0; c < cout; ++c) eff[c] = static_cast<float>(sx * w.quant.scale[w.quant.scale.size() == 1 ? 0 : c] / sy);
+  return eff;
 }
 
-int AppendHeadForward(Program* prog, int pooled, int num_classes) {
+int AppendHeadForward(Program* prog, int features, int num_classes) {
   TensorInfo lg;
   lg.name = "logits";
   lg.dtype = DType::kFloat32;
@@ -72,141 +262,17 @@ int AppendHeadForward(Program* prog, int pooled, int num_classes) {
   lg.is_output = true;
   prog->logits = prog->AddTensor(lg);
   Op op(OpCode::kHeadForward);
-  op.ins = {pooled};
+  op.ins = {features};
   op.outs = {prog->logits};
-  op.note = "fp32 linear over (x - z) * s_x of the pooled features";
+  op.note = "fp32 linear over (x - z) * s_x of the features";
   prog->AddOp(op);
   return prog->logits;
 }
 
-Result<ForwardGraph> BuildForward(const Model& m, const ForwardOptions& opt, Program* prog) {
-  const int R = opt.resolution > 0 ? opt.resolution : m.resolution();
-  const int n_convs = m.NumConvs();
-  ForwardGraph g;
-  g.conv_in.assign(n_convs + 1, -1);
-  g.conv_out.assign(n_convs + 1, -1);
-  g.conv_mask.assign(n_convs + 1, -1);
-  g.block_in.assign(m.blocks.size(), -1);
-  g.block_out.assign(m.blocks.size(), -1);
-  g.add_mask.assign(m.blocks.size(), -1);
-  prog->resolution = R;
-  prog->convs.assign(n_convs + 1, ConvBinding{});
-  prog->adds.assign(m.blocks.size(), AddBinding{});
-
-  TensorInfo in;
-  in.name = "input";
-  in.dtype = DType::kInt8;
-  in.shape = {m.in_channels(), R, R};
-  in.is_input = true;
-  int cur = prog->AddTensor(in);
-  prog->input = cur;
-  int hw = R;
-
-  auto conv = [&](const ConvLayer& c) -> Status {
-    int out_hw = c.OutSize(hw);
-    if (out_hw < 1)
-      return InvalidArgument(m.source + ": " + c.path + ": input of " + std::to_string(hw) + "x" + std::to_string(hw) +
-                             " is too small for kernel " + std::to_string(c.kernel) + " at stride " + std::to_string(c.stride) +
-                             " (resolution " + std::to_string(R) + ")");
-    TensorInfo y;
-    y.name = ShortName(c) + ".out";
-    y.dtype = DType::kInt8;
-    y.shape = {c.out_channels, out_hw, out_hw};
-    int yid = prog->AddTensor(y);
-    Op op(OpCode::kConv);
-    op.conv = c.index >= 0 ? c.index : n_convs;
-    prog->convs[op.conv] = MakeFrozenBinding(c, op.conv, hw, prog);
-    op.ins = {cur};
-    op.outs = {yid};
-    if (op.conv < static_cast<int>(opt.conv_mask.size()) && opt.conv_mask[op.conv]) {
-      TensorInfo mk;
-      mk.name = ShortName(c) + ".mask";
-      mk.dtype = DType::kUInt8;
-      mk.bits = true;
-      mk.shape = y.shape;
-      int mid = prog->AddTensor(mk);
-      op.outs.push_back(mid);
-      g.conv_mask[op.conv] = mid;
-    }
-    g.conv_in[op.conv] = cur;
-    g.conv_out[op.conv] = yid;
-    prog->AddOp(op);
-    cur = yid;
-    hw = out_hw;
-    return Status::Ok();
-  };
-
-  TTE_RETURN_IF_ERROR(conv(m.first_conv));
-  g.stages.emplace_back("first_conv", cur);
-  for (size_t b = 0; b < m.blocks.size(); ++b) {
-    const Block& blk = m.blocks[b];
-    int block_in = cur;
-    g.block_in[b] = cur;
-    if (blk.pointwise1) TTE_RETURN_IF_ERROR(conv(*blk.pointwise1));
-    TTE_RETURN_IF_ERROR(conv(blk.depthwise));
-    TTE_RETURN_IF_ERROR(conv(blk.pointwise2));
-    if (blk.residual) {
-      TensorInfo y;
-      y.name = "b" + std::to_string(b) + ".add.out";
-      y.dtype = DType::kInt8;
-      y.shape = prog->tensors[cur].shape;
-      int yid = prog->AddTensor(y);
-      Op op(OpCode::kAdd);
-      op.block = static_cast<int>(b);
-      AddBinding& ab = prog->adds[b];
-      ab.block = static_cast<int>(b);
-      ab.n = static_cast<int>(y.numel());
-      ab.z1 = blk.residual->x_zero;
-      ab.s1 = static_cast<float>(blk.residual->x_scale);
-      ab.z2 = blk.pointwise2.y_zero;
-      ab.s2 = static_cast<float>(blk.pointwise2.y_scale);
-      ab.zy = blk.residual->y_zero;
-      ab.sy = static_cast<float>(blk.residual->y_scale);
-      op.ins = {block_in, cur};
-      op.outs = {yid};
-      if (b < opt.add_mask.size() && opt.add_mask[b]) {
-        TensorInfo mk;
-        mk.name = "b" + std::to_string(b) + ".add.mask";
-        mk.dtype = DType::kUInt8;
-        mk.bits = true;
-        mk.shape = y.shape;
-        int mid = prog->AddTensor(mk);
-        op.outs.push_back(mid);
-        g.add_mask[b] = mid;
-      }
-      prog->AddOp(op);
-      cur = yid;
-    }
-    g.block_out[b] = cur;
-    char name[32];
-    std::snprintf(name, sizeof name, "block_%02zu", b);
-    g.stages.emplace_back(name, cur);
-  }
-  if (m.feature_mix) TTE_RETURN_IF_ERROR(conv(*m.feature_mix));
-  g.stages.emplace_back("feature_mix", cur);
-
-  TensorInfo pooled;
-  pooled.name = "avgpool.out";
-  pooled.dtype = DType::kInt8;
-  pooled.shape = {prog->tensors[cur].shape[0], 1, 1};
-  int pid = prog->AddTensor(pooled);
-  Op pool(OpCode::kAvgPool);
-  pool.ins = {cur};
-  pool.outs = {pid};
-  prog->AddOp(pool);
-  g.pooled = pid;
-  cur = pid;
-  hw = 1;
-  g.stages.emplace_back("avgpool", pid);
-
-  if (!opt.int8_classifier) prog->convs.pop_back();
-  if (opt.int8_classifier) {
-    TTE_RETURN_IF_ERROR(conv(m.classifier));
-    prog->tensors[cur].is_output = true;
-    prog->logits = cur;
-    g.stages.emplace_back("fc", cur);
-  }
-  return g;
+Result<ForwardGraph> BuildForward(const ir::Graph& g, const LayerView& view, const ForwardOptions& opt, Program* prog) {
+  ForwardGraph fg;
+  TTE_RETURN_IF_ERROR(Lowering(g, view, opt, prog, &fg).Run());
+  return fg;
 }
 
 }  // namespace tte

@@ -45,11 +45,11 @@ int ApplyInPlace(Program* prog) {
     Op& op = P.ops[i];
     if (op.in_place || op.windowed || op.ins.empty() || op.outs.empty()) continue;
     if (op.code == OpCode::kConv && op.conv >= 0 && op.conv < static_cast<int>(P.convs.size()) &&
-        P.convs[op.conv].depthwise) {
+        P.convs[op.conv].depthwise && P.convs[op.conv].cout == P.convs[op.conv].cin) {
       const ConvBinding& b = P.convs[op.conv];
       const int x = op.ins[0], y = op.outs[0];
       if (GroupUsedAfter(P, AliasRoot(P, x), i)) continue;
-      const int s = AddScratch(prog, b.name + ".plane_scratch", DType::kInt8, static_cast<int64_t>(b.out_hw) * b.out_hw);
+      const int s = AddScratch(prog, b.name + ".plane_scratch", DType::kInt8, static_cast<int64_t>(b.out_h) * b.out_w);
       Op& o = P.ops[i];  // AddTensor does not move ops, but keep the reference fresh
       o.ins.push_back(s);
       o.in_place = true;
@@ -64,11 +64,13 @@ int ApplyInPlace(Program* prog) {
       Alias(prog, y, x2, "residual add in place: elementwise, the conv-branch input is not read afterwards");
       ++changed;
     } else if (op.code == OpCode::kConvBackwardInput && !op.accumulate && op.conv >= 0 && P.convs[op.conv].depthwise &&
-               P.convs[op.conv].stride == 1) {
+               P.convs[op.conv].cout == P.convs[op.conv].cin && P.convs[op.conv].sh == 1 && P.convs[op.conv].sw == 1 &&
+               P.convs[op.conv].dh == 1 && P.convs[op.conv].dw == 1 && P.convs[op.conv].in_h == P.convs[op.conv].out_h &&
+               P.convs[op.conv].in_w == P.convs[op.conv].out_w) {
       const ConvBinding& b = P.convs[op.conv];
       const int g = op.ins[0], dx = op.outs[0];
       if (GroupUsedAfter(P, AliasRoot(P, g), i)) continue;  // e.g. the weight gradient still needs g
-      const int s = AddScratch(prog, b.name + ".grad_plane_scratch", DType::kFloat32, static_cast<int64_t>(b.in_hw) * b.in_hw);
+      const int s = AddScratch(prog, b.name + ".grad_plane_scratch", DType::kFloat32, static_cast<int64_t>(b.in_h) * b.in_w);
       Op& o = P.ops[i];
       o.ins.push_back(s);
       o.in_place = true;

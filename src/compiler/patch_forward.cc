@@ -30,19 +30,20 @@ std::vector<size_t> PatchableChain(const Program& p) {
   return chain;
 }
 
+// The input rows/columns a conv reads for an output window (clipped to the input: the rest is padding).
 Window InputWindow(const ConvBinding& b, const Window& out) {
   Window in;
-  int y0 = out.y0 * b.stride - b.pad, y1 = (out.y0 + out.h - 1) * b.stride - b.pad + b.k;
-  int x0 = out.x0 * b.stride - b.pad, x1 = (out.x0 + out.w - 1) * b.stride - b.pad + b.k;
+  int y0 = out.y0 * b.sh - b.pad_t, y1 = (out.y0 + out.h - 1) * b.sh - b.pad_t + (b.kh - 1) * b.dh + 1;
+  int x0 = out.x0 * b.sw - b.pad_l, x1 = (out.x0 + out.w - 1) * b.sw - b.pad_l + (b.kw - 1) * b.dw + 1;
   in.y0 = std::max(0, y0);
   in.x0 = std::max(0, x0);
-  in.h = std::min(b.in_hw, y1) - in.y0;
-  in.w = std::min(b.in_hw, x1) - in.x0;
+  in.h = std::min(b.in_h, y1) - in.y0;
+  in.w = std::min(b.in_w, x1) - in.x0;
   return in;
 }
 
 int64_t ConvMacs(const ConvBinding& b, const Window& out) {
-  return out.area() * b.cout * (b.cin / b.groups) * b.k * b.k;
+  return out.area() * b.cout * (b.cin / b.groups) * b.kh * b.kw;
 }
 
 }  // namespace
@@ -68,21 +69,26 @@ Result<PatchStats> ApplyPatchForward(Program* prog, int split_conv, int grid) {
   st.ops_replaced = static_cast<int>(chain.size());
   const int S = P.ops[chain.back()].outs[0];
   const ConvBinding& last = P.convs[split_conv];
-  const int H = last.out_hw;
-  if (grid > H) return InvalidArgument("patch grid " + std::to_string(grid) + " exceeds the split tensor's " + std::to_string(H) + " rows");
+  const int H = last.out_h, W = last.out_w;
+  if (grid > H || grid > W)
+    return InvalidArgument("patch grid " + std::to_string(grid) + " exceeds the split tensor's " + std::to_string(H) + " x " +
+                           std::to_string(W) + " pixels");
   std::vector<Op> stage;
-  for (size_t k : chain) st.macs_before += ConvMacs(P.convs[P.ops[k].conv], Window{0, 0, P.convs[P.ops[k].conv].out_hw, P.convs[P.ops[k].conv].out_hw});
+  for (size_t k : chain) {
+    const ConvBinding& b = P.convs[P.ops[k].conv];
+    st.macs_before += ConvMacs(b, Window{0, 0, b.out_h, b.out_w});
+  }
   for (int ty = 0; ty < grid; ++ty) {
     for (int tx = 0; tx < grid; ++tx) {
       // Windows of every tensor of the chain for this tile, from S back to the image.
       std::vector<Window> win(chain.size() + 1);  // win[k] = output window of chain op k; win[-1] input
-      Window tile{ty * H / grid, tx * H / grid, (ty + 1) * H / grid - ty * H / grid, (tx + 1) * H / grid - tx * H / grid};
+      Window tile{ty * H / grid, tx * W / grid, (ty + 1) * H / grid - ty * H / grid, (tx + 1) * W / grid - tx * W / grid};
       std::vector<Window> out_win(chain.size());
       out_win.back() = tile;
       for (size_t k = chain.size(); k-- > 1;) out_win[k - 1] = InputWindow(P.convs[P.ops[chain[k]].conv], out_win[k]);
       const std::string tag = "@p" + std::to_string(ty) + "," + std::to_string(tx);
       int x = P.input;
-      Window x_buf{0, 0, P.convs[P.ops[chain[0]].conv].in_hw, P.convs[P.ops[chain[0]].conv].in_hw};
+      Window x_buf{0, 0, P.convs[P.ops[chain[0]].conv].in_h, P.convs[P.ops[chain[0]].conv].in_w};
       for (size_t k = 0; k < chain.size(); ++k) {
         const Op& orig = P.ops[chain[k]];
         const ConvBinding& b = P.convs[orig.conv];
@@ -90,7 +96,7 @@ Result<PatchStats> ApplyPatchForward(Program* prog, int split_conv, int grid) {
         Window y_buf;
         if (k + 1 == chain.size()) {
           y = S;
-          y_buf = Window{0, 0, b.out_hw, b.out_hw};
+          y_buf = Window{0, 0, b.out_h, b.out_w};
         } else {
           TensorInfo t;
           t.name = P.tensors[orig.outs[0]].name + tag;

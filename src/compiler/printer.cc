@@ -69,7 +69,7 @@ std::string ProgramToText(const Program& p, bool with_tensors) {
     counts[PhaseName(op.phase)][OpCodeName(op.code)]++;
     os << "  #" << i << " " << PhaseName(op.phase) << " " << OpCodeName(op.code);
     if (op.conv >= 0 && op.conv < static_cast<int>(p.convs.size())) os << " conv=" << op.conv << "(" << p.convs[op.conv].name << ")";
-    if (op.block >= 0) os << " block=" << op.block;
+    if (op.aux >= 0) os << " aux=" << op.aux;
     if (op.accumulate) os << " accumulate";
     os << " :";
     for (int id : op.ins) os << " " << TensorRef(p, id);

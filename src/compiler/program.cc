@@ -19,11 +19,19 @@ const char* OpCodeName(OpCode code) {
     case OpCode::kConv: return "conv";
     case OpCode::kAdd: return "add";
     case OpCode::kAvgPool: return "avgpool";
+    case OpCode::kMean: return "mean";
+    case OpCode::kPad: return "pad";
+    case OpCode::kReshape: return "reshape";
+    case OpCode::kSoftmax: return "softmax";
     case OpCode::kGatherChannels: return "gather_channels";
     case OpCode::kHeadForward: return "head_forward";
     case OpCode::kLoss: return "softmax_xent";
     case OpCode::kHeadBackward: return "head_backward";
     case OpCode::kAvgPoolBackward: return "avgpool_backward";
+    case OpCode::kMeanBackward: return "mean_backward";
+    case OpCode::kPadBackward: return "pad_backward";
+    case OpCode::kReshapeBackward: return "reshape_backward";
+    case OpCode::kAccumulate: return "accumulate";
     case OpCode::kAddBackward: return "add_backward";
     case OpCode::kMaskScale: return "mask_scale";
     case OpCode::kConvBiasGrad: return "conv_bias_grad";
@@ -45,7 +53,7 @@ int Program::AddOp(Op op) {
 }
 
 std::vector<int*> TensorRefs(ConvBinding& b) {
-  return {&b.w_frozen, &b.w_train, &b.slot, &b.bias_i32, &b.bias_f32, &b.eff, &b.sel,
+  return {&b.w_frozen, &b.w_train, &b.slot, &b.bias_i32, &b.bias_f32, &b.eff, &b.mult, &b.shift, &b.sel, &b.saved_sel,
           &b.qas_w, &b.qas_b, &b.w_master, &b.w_mom, &b.b_mom, &b.grad_w, &b.grad_b};
 }
 

@@ -40,16 +40,24 @@ struct TensorInfo {
 
 enum class OpCode {
   // forward
-  kConv,              // ins {x} outs {y[, mask]}                     conv = layer index
-  kAdd,               // ins {x1, x2} outs {y[, mask]}                block = block index
-  kAvgPool,           // ins {x} outs {y}
+  kConv,              // ins {x} outs {y[, mask]}                     conv = layer index (conv2d, depthwise, fully connected)
+  kAdd,               // ins {x1, x2} outs {y[, mask]}                aux = Program::adds index
+  kAvgPool,           // ins {x} outs {y[, mask]}                     aux = Program::pools index
+  kMean,              // ins {x} outs {y}                             aux = Program::means index
+  kPad,               // ins {x} outs {y}                             aux = Program::pads index
+  kReshape,           // ins {x} outs {y}                             aux = Program::reshapes index (NHWC-order reshapes)
+  kSoftmax,           // ins {x} outs {y}                             aux = Program::softmaxes index (inference only)
   kGatherChannels,    // ins {x} outs {xs}                            conv = consumer layer (its selection)
-  kHeadForward,       // ins {pooled} outs {logits}
+  kHeadForward,       // ins {features} outs {logits}
   kLoss,              // ins {logits} outs {dlogits, loss}            label supplied at run time
   // backward
-  kHeadBackward,      // ins {pooled, dlogits} outs {dpooled?}         updates the head (fused) or its grads
-  kAvgPoolBackward,   // ins {dpooled} outs {g}
+  kHeadBackward,      // ins {features, dlogits} outs {dfeatures?}     updates the head (fused) or its grads
+  kAvgPoolBackward,   // ins {g[, mask]} outs {gx}                    aux = pools index
+  kMeanBackward,      // ins {g} outs {gx}                            aux = means index
+  kPadBackward,       // ins {g} outs {gx}                            aux = pads index
+  kReshapeBackward,   // ins {g} outs {gx}                            aux = reshapes index
   kAddBackward,       // ins {g, mask?} outs {gx1, gx2}                accumulate: gx1 += instead of =
+  kAccumulate,        // ins {g} outs {acc}                           acc += g (a gradient's second contribution)
   kMaskScale,         // ins {g, mask?} outs {g'}                      conv = layer (eff); g' may alias g
   kConvBiasGrad,      // ins {g} outs {}                               fused update or into a grad buffer
   kConvBackwardInput, // ins {g} outs {dx}                             accumulate: dx +=
@@ -78,8 +86,8 @@ struct Op {
   OpCode code;
   Phase phase = Phase::kForward;
   std::vector<int> ins, outs;
-  int conv = -1;           // model conv index (kConv, kMaskScale, kConv*Grad, kConvBackwardInput, kGather, kApplyUpdate)
-  int block = -1;          // block index (kAdd, kAddBackward)
+  int conv = -1;           // layer index (kConv, kMaskScale, kConv*Grad, kConvBackwardInput, kGather, kApplyUpdate)
+  int aux = -1;            // index into the binding vector of the op's kind (add, pool, mean, pad, reshape, softmax)
   bool accumulate = false; // kAddBackward (gx1), kConvBackwardInput (dx)
   bool fused_update = true;// kConvBiasGrad / kConvWeightGrad / kHeadBackward: apply SGD at once
   bool in_place = false;   // kConv (depthwise) / kConvBackwardInput: output over ins[0], scratch = ins[1];
@@ -89,14 +97,25 @@ struct Op {
   ConvWindows windows;
 };
 
-// Everything a conv op needs besides its activations. Geometry at the compiled resolution.
+// Requantization mode of a binding (the values of tte_kernels.h's TTE_REQUANT_*).
+enum : int { kRequantFp32 = 0, kRequantTflite = 1 };
+
+// Everything a conv op (conv2d, depthwise, fully connected) needs besides its activations, at the compiled
+// input size. A fully connected layer over [C, H, W] is the conv whose kernel is the whole input (kh = H, kw = W).
 struct ConvBinding {
-  int index = -1;
-  std::string name;            // "b3.pw1"
-  int cin = 0, cout = 0, k = 1, stride = 1, pad = 0, groups = 1;
-  int in_hw = 0, out_hw = 0;
+  int index = -1;              // layer index: the scheme's conv numbering (`tte info`); the int8 classifier is last
+  std::string name;            // "b3.pw1", or the graph node's name
+  int node = -1;               // ir::Graph node it comes from
+  int cin = 0, cout = 0, groups = 1;
+  bool depthwise = false;      // one kh x kw filter per output channel over input channel o / (cout / cin)
+  bool fully_connected = false;
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int pad_t = 0, pad_b = 0, pad_l = 0, pad_r = 0;
+  int in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int x_zero = 0, y_zero = 0;
-  bool depthwise = false;
+  int act_min = -128, act_max = 127;
+  int requant = kRequantFp32;
+  double x_scale = 1, y_scale = 1;
   // parameters (tensor ids)
   int w_frozen = -1;           // int8 flash: whole OIHW tensor, or the frozen rows when split
   int w_train = -1;            // int8 state: trainable rows (see tte_weights)
@@ -104,20 +123,62 @@ struct ConvBinding {
   int n_frozen = 0, n_train = 0;
   int bias_i32 = -1;           // int32 (flash if frozen, state if trained in device mode)
   int bias_f32 = -1;           // fp32 state: master bias (master mode)
-  int eff = -1;                // fp32 flash [cout]
+  int eff = -1;                // fp32 flash [cout]: fp32 requant scale / the backward's straight-through scale
+  int mult = -1, shift = -1;   // int32 flash [cout]: TFLite requant (requant == kRequantTflite)
   // training
   bool train_bias = false, train_weight = false;
   int sel = -1;                // uint16 flash [n_train]: selection channels of the trainable rows, ascending
+  int saved_sel = -1;          // uint16 flash [n_train]: input channel saved for each trainable row (kGatherChannels):
+                               // sel itself, or sel / multiplier for depthwise convs with a depth multiplier
   int qas_w = -1, qas_b = -1;  // fp32 flash [cout]
   int w_master = -1, w_mom = -1, b_mom = -1;  // fp32 state
   int grad_w = -1, grad_b = -1;               // fp32 state: gradient buffers when updates are not fused
+
+  int kk() const { return kh * kw; }
+  int in_per_group() const { return cin / groups; }
+  // Channels a sparse update selects among: output channels of depthwise convs, input channels otherwise.
+  int selection_count() const { return depthwise ? cout : cin; }
 };
 
 struct AddBinding {
-  int block = -1;
   int n = 0;
   int z1 = 0, z2 = 0, zy = 0;
-  float s1 = 1, s2 = 1, sy = 1;
+  float s1 = 1, s2 = 1, sy = 1;        // fp32 arithmetic (reference) and the backward's scales (both modes)
+  int act_min = -128, act_max = 127;
+  int requant = kRequantFp32;
+  double s1d = 1, s2d = 1, syd = 1;    // the scales as imported (TFLite's constants are derived from them)
+};
+
+struct PoolBinding {                   // average pooling
+  int c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int kh = 1, kw = 1, sh = 1, sw = 1, pad_t = 0, pad_b = 0, pad_l = 0, pad_r = 0;
+  bool global = false;                 // the .pkl's global pool: rintf(sum / (float)(H*W))
+  int act_min = -128, act_max = 127;
+  int requant = kRequantFp32;
+};
+
+struct MeanBinding {                   // mean over H and W (TFLite MEAN)
+  int c = 0, h = 0, w = 0;
+  int x_zero = 0, y_zero = 0;
+  double x_scale = 1, y_scale = 1;
+  int act_min = -128, act_max = 127;
+};
+
+struct PadBinding {                    // constant padding of [C, H, W] with the zero point
+  int c = 0, h = 0, w = 0;
+  int pad[6] = {0, 0, 0, 0, 0, 0};     // c before/after, h before/after, w before/after
+  int value = 0;
+};
+
+struct ReshapeBinding {                // a reshape in NHWC order of CHW data (the data moves)
+  int in_c = 0, in_h = 0, in_w = 0, out_c = 0, out_h = 0, out_w = 0;
+};
+
+struct SoftmaxBinding {                // TFLite int8 softmax (inference programs only)
+  int n = 0;
+  double beta = 1, x_scale = 1;
+  int x_zero = 0, y_zero = 0;
+  double y_scale = 1;
 };
 
 struct HeadBinding {
@@ -142,13 +203,18 @@ struct Program {
   TrainSettings train;
   std::vector<TensorInfo> tensors;
   std::vector<Op> ops;
-  std::vector<ConvBinding> convs;  // by conv index; the int8 classifier (inference) is the last
-  std::vector<AddBinding> adds;    // by block index (n == 0: no residual)
+  std::vector<ConvBinding> convs;  // by layer index; the int8 classifier (inference) is the last
+  std::vector<AddBinding> adds;    // by Op::aux of each kind's ops
+  std::vector<PoolBinding> pools;
+  std::vector<MeanBinding> means;
+  std::vector<PadBinding> pads;
+  std::vector<ReshapeBinding> reshapes;
+  std::vector<SoftmaxBinding> softmaxes;
   HeadBinding head;                // training only
-  int input = -1;          // int8 [3, R, R] image
+  int input = -1;          // int8 [C, H, W] model input
   int logits = -1;         // forward output: int8 [classes] (inference) or fp32 [classes] (training)
   int loss = -1;           // fp32 [1] (training)
-  int resolution = 0;
+  int resolution = 0;      // input height (the .pkl models' square resolution)
 
   int AddTensor(TensorInfo t);
   int AddOp(Op op);

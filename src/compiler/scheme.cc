@@ -232,40 +232,39 @@ int ResolvedScheme::earliest() const {
   return -1;
 }
 
-int64_t ResolvedScheme::trainable_weight_elements(const Model& m) const {
+int64_t ResolvedScheme::trainable_weight_elements(const LayerView& v) const {
   int64_t n = 0;
-  auto convs = m.Convs();
   for (size_t i = 0; i < layers.size(); ++i) {
-    const ConvLayer& c = *convs[i];
-    int64_t per = c.depthwise ? c.kernel * c.kernel : static_cast<int64_t>(c.out_channels) * c.kernel * c.kernel;
+    const Layer& c = v.layers[i];
+    int64_t per = c.depthwise ? c.kk() : static_cast<int64_t>(c.cout) * c.kk();
     n += per * static_cast<int64_t>(layers[i].channels.size());
   }
   return n;
 }
 
-Result<ResolvedScheme> ResolveScheme(const Scheme& s, const Model& m, uint64_t seed) {
-  const auto convs = m.Convs();
-  const int n = static_cast<int>(convs.size());
+Result<ResolvedScheme> ResolveScheme(const Scheme& s, const ir::Graph& g, const LayerView& v, uint64_t seed) {
+  const int n = static_cast<int>(v.layers.size());
   ResolvedScheme r;
   r.name = s.name;
   r.layers.assign(n, LayerTraining{});
   auto err = [&](const std::string& msg) { return InvalidArgument("scheme " + s.name + ": " + msg); };
-  auto sel_count = [](const ConvLayer& c) { return c.depthwise ? c.out_channels : c.in_channels; };
+  auto sel_count = [](const Layer& c) { return c.selection_count(); };
   auto select = [&](int idx, double ratio, std::vector<int>* out) -> Status {
-    const ConvLayer& c = *convs[idx];
+    const Layer& c = v.layers[static_cast<size_t>(idx)];
     if (c.groups > 1 && !c.depthwise && ratio > 0 && ratio != 1.0)
-      return Unsupported("scheme " + s.name + ": conv " + std::to_string(idx) + " (" + c.path +
+      return Unsupported("scheme " + s.name + ": conv " + std::to_string(idx) + " (" + c.name +
                          ") is a grouped conv; only full-weight updates are supported for it");
     const int total = sel_count(c);
     int keep = ratio <= 1.0 ? static_cast<int>(std::floor(total * ratio + 1e-9)) : std::min(total, static_cast<int>(ratio));
     if (keep <= 0) return Status::Ok();
     std::vector<double> score(total, 0.0);
-    const int kk = c.kernel * c.kernel, ipg = c.InPerGroup();
-    for (int o = 0; o < c.out_channels; ++o)
+    const int kk = c.kk(), ipg = c.in_per_group();
+    const int8_t* weight = g.value(c.weight).as<int8_t>();
+    for (int o = 0; o < c.cout; ++o)
       for (int i = 0; i < ipg; ++i)
         for (int e = 0; e < kk; ++e) {
-          double w = c.weight[(static_cast<size_t>(o) * ipg + i) * kk + e];
-          score[c.depthwise ? o : (o / (c.out_channels / c.groups)) * ipg + i] += w * w;
+          double w = weight[(static_cast<size_t>(o) * ipg + i) * kk + e];
+          score[c.depthwise ? o : (o / (c.cout / c.groups)) * ipg + i] += w * w;
         }
     std::vector<int> order(total);
     std::iota(order.begin(), order.end(), 0);
@@ -316,7 +315,7 @@ Result<ResolvedScheme> ResolveScheme(const Scheme& s, const Model& m, uint64_t s
                  std::to_string(nb) + " convs (the reference asserts this)");
     std::vector<int>& ch = r.layers[w.conv].channels;
     if (!w.channels.empty()) {
-      const int total = sel_count(*convs[w.conv]);
+      const int total = sel_count(v.layers[static_cast<size_t>(w.conv)]);
       ch = w.channels;
       std::sort(ch.begin(), ch.end());
       ch.erase(std::unique(ch.begin(), ch.end()), ch.end());

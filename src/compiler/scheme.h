@@ -23,7 +23,8 @@
 #include <vector>
 
 #include "core/status.h"
-#include "model/model.h"
+#include "compiler/layer_view.h"
+#include "ir/graph.h"
 
 namespace tte {
 
@@ -51,9 +52,9 @@ struct LayerTraining {
 
 struct ResolvedScheme {
   std::string name;
-  std::vector<LayerTraining> layers;  // by conv index
-  int earliest() const;              // first conv index with any training, or -1
-  int64_t trainable_weight_elements(const Model& m) const;
+  std::vector<LayerTraining> layers;  // by layer index
+  int earliest() const;              // first layer index with any training, or -1
+  int64_t trainable_weight_elements(const LayerView& v) const;
 };
 
 // Parses a scheme from JSON text. `label` names it in messages; scheme_name selects an entry of a
@@ -67,6 +68,6 @@ Result<Scheme> LoadScheme(const std::string& path, const std::string& scheme_nam
 Result<Scheme> BuiltinScheme(const std::string& name);
 
 // seed: for weight_select_criteria "random".
-Result<ResolvedScheme> ResolveScheme(const Scheme& s, const Model& m, uint64_t seed = 0);
+Result<ResolvedScheme> ResolveScheme(const Scheme& s, const ir::Graph& g, const LayerView& v, uint64_t seed = 0);
 
 }  // namespace tte

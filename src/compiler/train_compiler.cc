@@ -41,66 +41,79 @@ int AddZeros(Program* prog, const std::string& name, std::vector<int64_t> shape)
 }
 
 
-// Moves a conv's trainable parameters into state and builds its flash tables.
-Status BindTrainable(const ConvLayer& c, const LayerTraining& lt, const TrainOptions& opt, ConvBinding* b,
+// Moves a layer's trainable parameters into state and builds its flash tables. `weight` is the layer's
+// whole int8 OIHW tensor.
+Status BindTrainable(const LayerTraining& lt, const int8_t* weight, const TrainOptions& opt, ConvBinding* b,
                      Program* prog) {
-  const int cout = c.out_channels, kk = c.kernel * c.kernel;
+  const int cout = b->cout, kk = b->kk(), ipg = b->in_per_group();
   b->train_bias = lt.bias;
   b->train_weight = !lt.channels.empty();
+  std::vector<float> eff(static_cast<size_t>(cout));
+  std::memcpy(eff.data(), prog->tensors[static_cast<size_t>(b->eff)].init.data(), eff.size() * sizeof(float));
   std::vector<float> qw, qb;
-  QasDivisors(c, opt.qas, &qw, &qb);
+  QasDivisors(eff, b->x_scale, b->y_scale, opt.qas, &qw, &qb);
   b->qas_w = AddData(prog, b->name + ".qas_w", Storage::kFlash, DType::kFloat32, {cout}, qw);
   b->qas_b = AddData(prog, b->name + ".qas_b", Storage::kFlash, DType::kFloat32, {cout}, qb);
   if (lt.bias) {
+    std::vector<int32_t> bias(static_cast<size_t>(cout));
+    std::memcpy(bias.data(), prog->tensors[static_cast<size_t>(b->bias_i32)].init.data(), bias.size() * sizeof(int32_t));
     if (opt.store == WeightStore::kMaster) {
-      std::vector<float> bf(c.bias.begin(), c.bias.end());  // float32(int32), as the reference's fp32 master
+      std::vector<float> bf(bias.begin(), bias.end());  // float32(int32), as the reference's fp32 master
       b->bias_f32 = AddData(prog, b->name + ".bias_master", Storage::kState, DType::kFloat32, {cout}, bf);
+      b->bias_i32 = -1;
     } else {
-      b->bias_i32 = AddData(prog, b->name + ".bias", Storage::kState, DType::kInt32, {cout}, c.bias);
+      b->bias_i32 = AddData(prog, b->name + ".bias", Storage::kState, DType::kInt32, {cout}, bias);
     }
     if (opt.momentum > 0) b->b_mom = AddZeros(prog, b->name + ".bias_momentum", {cout});
     if (!opt.fuse_updates) b->grad_b = AddZeros(prog, b->name + ".bias_grad", {cout});
   }
   if (!b->train_weight) return Status::Ok();
-  if (c.groups > 1 && !c.depthwise)
-    return Unsupported(c.path + ": weight training of grouped (non-depthwise) convs is not supported");
-  const int total = c.depthwise ? cout : c.in_channels;
+  if (b->groups > 1 && !b->depthwise)
+    return Unsupported(b->name + ": weight training of grouped (non-depthwise) convs is not supported");
+  const int total = b->selection_count();
   const int n_train = static_cast<int>(lt.channels.size());
-  std::vector<uint16_t> slot(total), sel(lt.channels.begin(), lt.channels.end());
+  std::vector<uint16_t> slot(static_cast<size_t>(total)), sel(lt.channels.begin(), lt.channels.end());
   std::vector<int> frozen_ch;
-  std::vector<bool> trained(total, false);
+  std::vector<bool> trained(static_cast<size_t>(total), false);
   for (int j = 0; j < n_train; ++j) {
-    trained[lt.channels[j]] = true;
-    slot[lt.channels[j]] = static_cast<uint16_t>(TTE_SLOT_TRAIN | j);
+    trained[static_cast<size_t>(lt.channels[static_cast<size_t>(j)])] = true;
+    slot[static_cast<size_t>(lt.channels[static_cast<size_t>(j)])] = static_cast<uint16_t>(TTE_SLOT_TRAIN | j);
   }
-  for (int s = 0; s < total; ++s)
-    if (!trained[s]) {
-      slot[s] = static_cast<uint16_t>(frozen_ch.size());
-      frozen_ch.push_back(s);
+  for (int ch = 0; ch < total; ++ch)
+    if (!trained[static_cast<size_t>(ch)]) {
+      slot[static_cast<size_t>(ch)] = static_cast<uint16_t>(frozen_ch.size());
+      frozen_ch.push_back(ch);
     }
+  // Rows of the selected channels: per output channel for depthwise convs, else per (output, input) pair.
   auto gather = [&](const std::vector<int>& chans) {
     std::vector<int8_t> out;
-    if (c.depthwise) {
-      for (int ch : chans) out.insert(out.end(), c.weight.begin() + static_cast<size_t>(ch) * kk, c.weight.begin() + static_cast<size_t>(ch + 1) * kk);
+    if (b->depthwise) {
+      for (int ch : chans) out.insert(out.end(), weight + static_cast<size_t>(ch) * kk, weight + static_cast<size_t>(ch + 1) * kk);
     } else {
       for (int o = 0; o < cout; ++o)
         for (int ch : chans) {
-          auto it = c.weight.begin() + (static_cast<size_t>(o) * c.in_channels + ch) * kk;
-          out.insert(out.end(), it, it + kk);
+          const int8_t* row = weight + (static_cast<size_t>(o) * ipg + static_cast<size_t>(ch)) * kk;
+          out.insert(out.end(), row, row + kk);
         }
     }
     return out;
   };
-  const int64_t rows = static_cast<int64_t>(c.depthwise ? 1 : cout);
+  const int64_t rows = static_cast<int64_t>(b->depthwise ? 1 : cout);
   std::vector<int8_t> wt = gather(lt.channels);
+  b->w_frozen = -1;
   b->w_train = AddData(prog, b->name + ".weight_train", Storage::kState, DType::kInt8, {rows, n_train, kk}, wt);
   b->n_train = n_train;
   b->n_frozen = static_cast<int>(frozen_ch.size());
-  b->w_frozen = frozen_ch.empty() ? -1
-                                  : AddData(prog, b->name + ".weight_frozen", Storage::kFlash, DType::kInt8,
-                                            {rows, b->n_frozen, kk}, gather(frozen_ch));
+  if (!frozen_ch.empty())
+    b->w_frozen = AddData(prog, b->name + ".weight_frozen", Storage::kFlash, DType::kInt8, {rows, b->n_frozen, kk}, gather(frozen_ch));
   b->slot = AddData(prog, b->name + ".slot", Storage::kFlash, DType::kUInt16, {total}, slot);
   b->sel = AddData(prog, b->name + ".sel", Storage::kFlash, DType::kUInt16, {n_train}, sel);
+  b->saved_sel = b->sel;
+  if (b->depthwise && b->cout != b->cin) {  // depth multiplier: output channel o reads input channel o / multiplier
+    std::vector<uint16_t> in_ch(sel);
+    for (uint16_t& c : in_ch) c = static_cast<uint16_t>(c / (b->cout / b->cin));
+    b->saved_sel = AddData(prog, b->name + ".saved_sel", Storage::kFlash, DType::kUInt16, {n_train}, in_ch);
+  }
   const int64_t n_el = rows * n_train * kk;
   if (opt.store == WeightStore::kMaster) {
     std::vector<float> wm(wt.begin(), wt.end());
@@ -111,12 +124,13 @@ Status BindTrainable(const ConvLayer& c, const LayerTraining& lt, const TrainOpt
   return Status::Ok();
 }
 
-Status BindHead(const Model& m, const TrainOptions& opt, Program* prog) {
+Status BindHead(const ir::Graph& g, const LayerView& v, const TrainOptions& opt, Program* prog) {
   HeadBinding& h = prog->head;
-  h.in = m.feature_channels();
+  const ir::Value& features = g.value(v.head_input);
+  h.in = static_cast<int>(features.numel());
   h.out = opt.num_classes;
-  h.x_zero = m.classifier.x_zero;
-  h.x_scale = static_cast<float>(m.classifier.x_scale);
+  h.x_zero = features.quant.zero[0];
+  h.x_scale = static_cast<float>(features.quant.scale[0]);
   const size_t nw = static_cast<size_t>(h.in) * static_cast<size_t>(h.out);
   std::vector<float> W = opt.head_weight, b = opt.head_bias;
   if (!W.empty() && W.size() != nw)
@@ -146,51 +160,58 @@ Status BindHead(const Model& m, const TrainOptions& opt, Program* prog) {
 
 }  // namespace
 
-void QasDivisors(const ConvLayer& c, bool qas, std::vector<float>* qw, std::vector<float>* qb) {
-  const int cout = c.out_channels;
+void QasDivisors(const std::vector<float>& eff, double x_scale, double y_scale, bool qas, std::vector<float>* qw,
+                 std::vector<float>* qb) {
+  const size_t cout = eff.size();
   qw->assign(cout, 1.0f);
   qb->assign(cout, 1.0f);
   if (!qas) return;
-  const float ys = static_cast<float>(c.y_scale), xs = static_cast<float>(c.x_scale);
-  for (int o = 0; o < cout; ++o) {
-    const float sw = c.eff[o] * ys / xs;
+  const float ys = static_cast<float>(y_scale), xs = static_cast<float>(x_scale);
+  for (size_t o = 0; o < cout; ++o) {
+    const float sw = eff[o] * ys / xs;
     (*qw)[o] = sw * sw;
-    const float sxsw = c.eff[o] * ys;
+    const float sxsw = eff[o] * ys;
     (*qb)[o] = sxsw * sxsw;
   }
 }
 
-Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, const TrainOptions& opt) {
+Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& scheme, const TrainOptions& opt) {
   CompiledTraining out;
   out.options = opt;
   if (opt.num_classes < 1 || opt.num_classes > 65535) return InvalidArgument("number of classes must be in 1..65535");
   if (!(opt.momentum >= 0 && opt.momentum < 1)) return InvalidArgument("momentum must be in [0, 1)");
-  TTE_ASSIGN_OR_RETURN(out.scheme, ResolveScheme(scheme, m, opt.seed));
+  TTE_ASSIGN_OR_RETURN(out.view, MakeLayerView(g));
+  const LayerView& view = out.view;
+  if (view.head_node < 0)
+    return InvalidArgument(g.source + ": no classifier found (a fully connected or whole-input conv layer producing the "
+                           "output, possibly through reshapes and a softmax): tte trains an fp32 head in its place");
+  TTE_ASSIGN_OR_RETURN(out.scheme, ResolveScheme(scheme, g, view, opt.seed));
   const ResolvedScheme& rs = out.scheme;
-  const auto convs = m.Convs();
-  const int n = static_cast<int>(convs.size());
-  const int earliest = rs.earliest();  // -1: head only
+  const int n = static_cast<int>(view.layers.size());
 
-  // Requires-grad: conv i's output needs a gradient iff i >= earliest (the network is a chain with
-  // identity shortcuts, so every earlier conv is upstream of every later value).
+  // Requires-grad over graph values: the output of a trained layer, and everything computed from one.
+  std::vector<bool> need(g.values.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& nd = g.nodes[i];
+    if (static_cast<int>(i) == view.head_node) break;
+    const int layer = view.layer_of_node[i];
+    bool v = layer >= 0 && (rs.layers[static_cast<size_t>(layer)].bias || !rs.layers[static_cast<size_t>(layer)].channels.empty());
+    for (int j = 0; j < ir::DataInputs(nd.op); ++j) v = v || need[static_cast<size_t>(nd.inputs[static_cast<size_t>(j)])];
+    need[static_cast<size_t>(nd.outputs[0])] = v;
+  }
+  // Clamp masks where a gradient passes a clamp: conv and add outputs, and pools with a fused activation.
   ForwardOptions fo;
-  fo.resolution = opt.resolution;
   fo.int8_classifier = false;
-  fo.conv_mask.assign(n, false);
-  for (int i = 0; i < n; ++i) fo.conv_mask[i] = earliest >= 0 && i >= earliest;
-  fo.add_mask.assign(m.blocks.size(), false);
-  std::vector<int> block_last(m.blocks.size()), block_first(m.blocks.size());
-  {
-    int idx = 1;
-    for (size_t b = 0; b < m.blocks.size(); ++b) {
-      block_first[b] = idx;
-      idx += (m.blocks[b].pointwise1 ? 3 : 2);
-      block_last[b] = idx - 1;
-      fo.add_mask[b] = m.blocks[b].residual && earliest >= 0 && block_last[b] >= earliest;
-    }
+  fo.mask.assign(g.values.size(), false);
+  for (const ir::Node& nd : g.nodes) {
+    const size_t y = static_cast<size_t>(nd.outputs[0]);
+    const bool clamps = nd.op == ir::OpKind::kConv2d || nd.op == ir::OpKind::kDepthwiseConv2d ||
+                        nd.op == ir::OpKind::kFullyConnected || nd.op == ir::OpKind::kAdd ||
+                        (nd.op == ir::OpKind::kAvgPool2d && !nd.global_pool && (nd.act_min > -128 || nd.act_max < 127));
+    fo.mask[y] = need[y] && clamps;
   }
   Program& P = out.program;
-  TTE_ASSIGN_OR_RETURN(out.forward, BuildForward(m, fo, &P));
+  TTE_ASSIGN_OR_RETURN(out.forward, BuildForward(g, view, fo, &P));
   const ForwardGraph& fg = out.forward;
   P.train.enabled = true;
   P.train.store = opt.store == WeightStore::kMaster ? TTE_STORE_MASTER : TTE_STORE_DEVICE;
@@ -200,59 +221,45 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
   P.train.fused = opt.fuse_updates;
   P.train.num_classes = opt.num_classes;
 
-  // Parameter binding for trained convs.
+  // Parameter binding for trained layers. The frozen flash tensors BuildForward made are replaced where training
+  // changes the storage; the orphans are dropped by RemoveUnusedTensors at the end.
   for (int i = 0; i < n; ++i) {
-    const LayerTraining& lt = rs.layers[i];
+    const LayerTraining& lt = rs.layers[static_cast<size_t>(i)];
     if (!lt.bias && lt.channels.empty()) continue;
-    ConvBinding& b = P.convs[i];
-    // The frozen binding made by BuildForward is replaced where training changes the storage; the
-    // orphaned flash tensors are dropped by RemoveUnusedTensors at the end.
-    if (!lt.channels.empty()) {
-      b.w_frozen = -1;
-      b.n_frozen = 0;
-    }
-    if (lt.bias) b.bias_i32 = -1;
-    TTE_RETURN_IF_ERROR(BindTrainable(*convs[i], lt, opt, &b, &P));
+    const Layer& l = view.layers[static_cast<size_t>(i)];
+    TTE_RETURN_IF_ERROR(BindTrainable(lt, g.value(l.weight).as<int8_t>(), opt, &P.convs[static_cast<size_t>(i)], &P));
   }
 
-  // Requires-grad by tensor.
+  // Requires-grad by program tensor.
   AutodiffInputs ad;
   ad.fused = opt.fuse_updates;
   ad.debug_overwrite_fanout = opt.debug_overwrite_fanout;
   ad.requires_grad.assign(P.tensors.size(), false);
-  for (int i = 0; i < n; ++i) {
-    if (earliest >= 0 && i >= earliest) ad.requires_grad[fg.conv_out[i]] = true;
-    if (earliest >= 0 && i > earliest) ad.requires_grad[fg.conv_in[i]] = true;
-  }
-  for (size_t b = 0; b < m.blocks.size(); ++b) {
-    if (fg.block_out[b] >= 0 && earliest >= 0 && block_last[b] >= earliest) ad.requires_grad[fg.block_out[b]] = true;
-    if (earliest >= 0 && block_first[b] > earliest) ad.requires_grad[fg.block_in[b]] = true;
-  }
-  if (earliest >= 0) ad.requires_grad[fg.pooled] = true;
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (need[v] && fg.tensor_of_value[v] >= 0) ad.requires_grad[static_cast<size_t>(fg.tensor_of_value[v])] = true;
 
   // Saved-for-backward inputs: gather the selected channels right before the conv (or keep the whole input).
-  ad.saved_input.assign(n, -1);
+  ad.saved_input.assign(static_cast<size_t>(n), -1);
   std::vector<Op> ops;
   for (const Op& op : P.ops) {
-    if (op.code == OpCode::kConv && op.conv < n && P.convs[op.conv].train_weight) {
-      const ConvBinding& b = P.convs[op.conv];
-      const int total = b.depthwise ? b.cout : b.cin;
-      if (b.n_train == total) {
-        ad.saved_input[op.conv] = op.ins[0];
+    if (op.code == OpCode::kConv && op.conv < n && P.convs[static_cast<size_t>(op.conv)].train_weight) {
+      const ConvBinding& b = P.convs[static_cast<size_t>(op.conv)];
+      const int total = b.selection_count();
+      if (b.n_train == total && b.saved_sel == b.sel) {
+        ad.saved_input[static_cast<size_t>(op.conv)] = op.ins[0];
       } else {
         TensorInfo xs;
         xs.name = b.name + ".saved_input";
         xs.dtype = DType::kInt8;
-        const TensorInfo& x = P.tensors[op.ins[0]];
-        xs.shape = {b.n_train, x.shape[1], x.shape[2]};
+        xs.shape = {b.n_train, b.in_h, b.in_w};
         int xid = P.AddTensor(xs);
-        Op g(OpCode::kGatherChannels);
-        g.conv = op.conv;
-        g.ins = {op.ins[0]};
-        g.outs = {xid};
-        g.note = "save " + std::to_string(b.n_train) + " of " + std::to_string(total) + " input channels for the weight gradient";
-        ops.push_back(g);
-        ad.saved_input[op.conv] = xid;
+        Op gop(OpCode::kGatherChannels);
+        gop.conv = op.conv;
+        gop.ins = {op.ins[0]};
+        gop.outs = {xid};
+        gop.note = "save " + std::to_string(b.n_train) + " of " + std::to_string(total) + " input channels for the weight gradient";
+        ops.push_back(gop);
+        ad.saved_input[static_cast<size_t>(op.conv)] = xid;
       }
     }
     ops.push_back(op);
@@ -260,9 +267,9 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
   P.ops = std::move(ops);
 
   // Head forward.
-  TTE_RETURN_IF_ERROR(BindHead(m, opt, &P));
-  AppendHeadForward(&P, fg.pooled, opt.num_classes);
-  ad.pooled = fg.pooled;
+  TTE_RETURN_IF_ERROR(BindHead(g, view, opt, &P));
+  AppendHeadForward(&P, fg.features, opt.num_classes);
+  ad.features = fg.features;
   ad.logits = P.logits;
   ad.requires_grad.resize(P.tensors.size(), false);
 
@@ -276,7 +283,7 @@ Result<CompiledTraining> CompileTraining(const Model& m, const Scheme& scheme, c
     hu.note = "apply the head's stored gradients";
     P.AddOp(hu);
     for (int i = n - 1; i >= 0; --i) {
-      const ConvBinding& b = P.convs[i];
+      const ConvBinding& b = P.convs[static_cast<size_t>(i)];
       if (!b.train_bias && !b.train_weight) continue;
       Op u(OpCode::kApplyUpdate);
       u.phase = Phase::kUpdate;

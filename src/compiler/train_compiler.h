@@ -1,9 +1,9 @@
-// The training compiler: Model + sparse-update scheme + training options -> one training Program.
+// The training compiler: ir::Graph + sparse-update scheme + training options -> one training Program.
 //
 // Stages (each a function in train_compiler.cc / autodiff.cc):
-//   1. resolve the scheme into per-conv decisions (bias trained? which weight channels?);
-//   2. requires-grad analysis: which activations need a gradient (everything at or after the earliest
-//      trained conv); this prunes the backward at compile time;
+//   1. resolve the scheme into per-layer decisions (bias trained? which weight channels?);
+//   2. requires-grad analysis: a value needs a gradient iff it is computed from the output of a trained
+//      layer (it lies downstream of one); this prunes the backward at compile time;
 //   3. forward: BuildForward with clamp masks only where a gradient will pass through them;
 //   4. parameter binding: trainable weight rows move to SRAM state (the rest stays in flash), biases
 //      become state, QAS divisors and selection lists become flash tables;
@@ -23,7 +23,8 @@
 #include "compiler/program.h"
 #include "compiler/scheme.h"
 #include "kernels/tte_kernels.h"
-#include "model/model.h"
+#include "compiler/layer_view.h"
+#include "ir/graph.h"
 
 namespace tte {
 
@@ -31,7 +32,6 @@ enum class WeightStore { kDevice, kMaster };
 
 struct TrainOptions {
   int num_classes = 10;
-  int resolution = 0;                 // 0: the model's own
   bool qas = true;
   float momentum = 0.0f;
   WeightStore store = WeightStore::kDevice;
@@ -54,17 +54,19 @@ struct TrainOptions {
 struct CompiledTraining {
   Program program;
   ResolvedScheme scheme;
+  LayerView view;
   ForwardGraph forward;
   TrainOptions options;
   size_t update_begin = 0;            // ops [update_begin, end) apply stored gradients (empty when fused)
   PatchStats patch;                   // patch-based forward, if requested
 };
 
-// QAS divisors of one conv, fp32 exactly as the reference's SGDScale: s_w = eff * y_scale / x_scale,
+// QAS divisors of one layer, fp32 exactly as the reference's SGDScale: s_w = eff * y_scale / x_scale,
 // weight gradients are divided by s_w^2 and bias gradients by (eff * y_scale)^2. All ones when !qas.
-void QasDivisors(const ConvLayer& c, bool qas, std::vector<float>* weight_div, std::vector<float>* bias_div);
+void QasDivisors(const std::vector<float>& eff, double x_scale, double y_scale, bool qas, std::vector<float>* weight_div,
+                 std::vector<float>* bias_div);
 
-Result<CompiledTraining> CompileTraining(const Model& model, const Scheme& scheme, const TrainOptions& options);
+Result<CompiledTraining> CompileTraining(const ir::Graph& graph, const Scheme& scheme, const TrainOptions& options);
 
 // Stable text form of a program (what `tte compile` prints): tensors, ops, per-op counts.
 std::string ProgramToText(const Program& prog, bool with_tensors = true);

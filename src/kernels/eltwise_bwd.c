@@ -34,3 +34,7 @@ void tte_avgpool_backward_f32(int32_t c, int32_t hw, const float* gp, float* g) 
     for (int32_t p = 0; p < hw; ++p) g[(size_t)ch * (size_t)hw + (size_t)p] = v;
   }
 }
+
+void tte_accumulate_f32(int32_t n, const float* g, float* acc) {
+  for (int32_t i = 0; i < n; ++i) acc[i] = acc[i] + g[i];
+}

@@ -209,6 +209,9 @@ void tte_mask_scale_f32(int32_t c, int32_t hw, float* g, const uint8_t* mask, co
 void tte_add_backward_f32(const tte_add_params* p, float* g, const uint8_t* mask, float* gx1, int32_t accumulate_x1,
                           float* gx2);
 
+/* acc[i] = acc[i] + g[i] (i ascending): a second consumer's gradient contribution. */
+void tte_accumulate_f32(int32_t n, const float* g, float* acc);
+
 /* g[c][p] = gp[c] / (float)hw. */
 void tte_avgpool_backward_f32(int32_t c, int32_t hw, const float* gp, float* g);
 

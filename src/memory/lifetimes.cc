@@ -114,8 +114,8 @@ std::string OpLabel(const Program& prog, int op) {
     s += " " + prog.convs[o.conv].name;
   else if (o.conv >= 0)
     s += " conv" + std::to_string(o.conv);
-  else if (o.block >= 0)
-    s += " b" + std::to_string(o.block);
+  else if (o.aux >= 0)
+    s += " [" + std::to_string(o.aux) + "]";
   else if (o.code == OpCode::kApplyUpdate)
     s += " head";
   return s;

@@ -1,6 +1,8 @@
 // Host executor (see executor.h).
 #include "runtime/executor.h"
 
+#include "compiler/kernel_args.h"
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -20,18 +22,9 @@ int64_t Align8(int64_t v) { return (v + 7) / 8 * 8; }
 
 }  // namespace
 
-// One op with every pointer and parameter struct resolved.
+// One op with every pointer resolved: the shared KernelArgs (compiler/kernel_args.h) plus pointers.
 struct Executor::Prepared {
-  OpCode code;
-  tte_conv_params conv{};
-  tte_add_params add{};
-  tte_head_params head{};
-  tte_conv_train train{};
-  bool fused = true;
-  bool accumulate = false;
-  bool in_place = false;
-  bool windowed = false;
-  int32_t c = 0, hw = 0, n = 0;
+  KernelArgs a;
   const uint16_t* sel = nullptr;
   void* in0 = nullptr;
   void* in1 = nullptr;
@@ -145,135 +138,49 @@ Status Executor::CheckGuards() const {
 Status Executor::Prepare() {
   const Program& P = *prog_;
   auto f32 = [&](int id) { return reinterpret_cast<float*>(Data(id)); };
-  auto bind_conv = [&](int index, tte_conv_params* cp) {
-    const ConvBinding& b = P.convs[index];
-    cp->cin = b.cin;
-    cp->cout = b.cout;
-    cp->k = b.k;
-    cp->stride = b.stride;
-    cp->pad = b.pad;
-    cp->groups = b.groups;
-    tte_conv_whole(cp, b.in_hw, b.in_hw);
-    cp->x_zero = b.x_zero;
-    cp->y_zero = b.y_zero;
-    cp->w.frozen = reinterpret_cast<const int8_t*>(Data(b.w_frozen));
-    cp->w.train = reinterpret_cast<int8_t*>(Data(b.w_train));
-    cp->w.slot = reinterpret_cast<const uint16_t*>(Data(b.slot));
-    cp->w.n_frozen = b.n_frozen;
-    cp->w.n_train = b.n_train;
-    cp->bias_f32 = f32(b.bias_f32);
-    cp->bias_i32 = cp->bias_f32 ? nullptr : reinterpret_cast<const int32_t*>(Data(b.bias_i32));
-    cp->eff = f32(b.eff);
-  };
-  auto bind_train = [&](int index, tte_conv_train* t) {
-    const ConvBinding& b = P.convs[index];
-    t->cout = b.cout;
-    t->n_train = b.n_train;
-    t->kk = b.k * b.k;
-    t->depthwise = b.depthwise;
-    t->sel = reinterpret_cast<const uint16_t*>(Data(b.sel));
-    t->qas_w = f32(b.qas_w);
-    t->qas_b = f32(b.qas_b);
-    t->w = b.train_weight ? reinterpret_cast<int8_t*>(Data(b.w_train)) : nullptr;
-    t->w_master = f32(b.w_master);
-    t->w_mom = f32(b.w_mom);
-    t->b = (b.train_bias && b.bias_f32 < 0) ? reinterpret_cast<int32_t*>(Data(b.bias_i32)) : nullptr;
-    t->b_master = b.train_bias ? f32(b.bias_f32) : nullptr;
-    t->b_mom = f32(b.b_mom);
-  };
   prepared_.clear();
   prepared_.reserve(P.ops.size());
-  for (const Op& op : P.ops) {
+  for (size_t i = 0; i < P.ops.size(); ++i) {
     Prepared p;
-    p.code = op.code;
-    p.fused = op.fused_update;
-    p.accumulate = op.accumulate;
-    p.in_place = op.in_place;
-    p.in0 = op.ins.size() > 0 ? Data(op.ins[0]) : nullptr;
-    p.in1 = op.ins.size() > 1 ? Data(op.ins[1]) : nullptr;
-    p.out0 = op.outs.size() > 0 ? Data(op.outs[0]) : nullptr;
-    p.out1 = op.outs.size() > 1 ? Data(op.outs[1]) : nullptr;
-    const TensorInfo* in0 = op.ins.empty() ? nullptr : &P.tensors[op.ins[0]];
-    switch (op.code) {
-      case OpCode::kConv:
-      case OpCode::kConvBackwardInput:
-        bind_conv(op.conv, &p.conv);
-        if (op.windowed) {
-          auto win = [](const Window& w) { return tte_window{w.y0, w.x0, w.h, w.w}; };
-          p.conv.in_buf = win(op.windows.in_buf);
-          p.conv.out = win(op.windows.out);
-          p.conv.out_buf = win(op.windows.out_buf);
-          p.windowed = true;
-        }
-        break;
-      case OpCode::kConvWeightGrad:
-        bind_conv(op.conv, &p.conv);
-        bind_train(op.conv, &p.train);
-        p.n = P.convs[op.conv].n_train;
-        p.sel = reinterpret_cast<const uint16_t*>(Data(P.convs[op.conv].sel));
-        p.grad_w = f32(P.convs[op.conv].grad_w);
-        break;
-      case OpCode::kConvBiasGrad:
-        bind_train(op.conv, &p.train);
-        p.c = static_cast<int32_t>(in0->shape[0]);
-        p.hw = static_cast<int32_t>(in0->numel() / in0->shape[0]);
-        p.grad_b = f32(P.convs[op.conv].grad_b);
-        break;
-      case OpCode::kMaskScale:
-        p.c = static_cast<int32_t>(in0->shape[0]);
-        p.hw = static_cast<int32_t>(in0->numel() / in0->shape[0]);
-        p.conv.eff = op.conv >= 0 ? f32(P.convs[op.conv].eff) : nullptr;
-        break;
-      case OpCode::kAdd:
-      case OpCode::kAddBackward: {
-        const AddBinding& a = P.adds[op.block];
-        p.add = tte_add_params{a.n, a.z1, a.z2, a.zy, a.s1, a.s2, a.sy};
-        break;
-      }
-      case OpCode::kAvgPool:
-        p.c = static_cast<int32_t>(in0->shape[0]);
-        p.hw = static_cast<int32_t>(in0->numel() / in0->shape[0]);
-        break;
-      case OpCode::kAvgPoolBackward: {
-        const TensorInfo& g = P.tensors[op.outs[0]];
-        p.c = static_cast<int32_t>(g.shape[0]);
-        p.hw = static_cast<int32_t>(g.numel() / g.shape[0]);
-        break;
-      }
-      case OpCode::kGatherChannels: {
-        const ConvBinding& b = P.convs[op.conv];
-        p.n = b.n_train;
-        p.sel = reinterpret_cast<const uint16_t*>(Data(b.sel));
-        p.hw = static_cast<int32_t>(in0->numel() / in0->shape[0]);
-        break;
-      }
-      case OpCode::kHeadForward:
-      case OpCode::kHeadBackward:
-      case OpCode::kLoss:
-      case OpCode::kApplyUpdate: {
-        const HeadBinding& h = P.head;
-        p.head = tte_head_params{h.in, h.out, h.x_zero, h.x_scale};
-        p.hW = f32(h.W);
-        p.hb = f32(h.b);
-        p.hmW = f32(h.mW);
-        p.hmb = f32(h.mb);
-        p.hgW = f32(h.gW);
-        p.hgb = f32(h.gb);
-        p.n = h.out;
-        if (op.code == OpCode::kApplyUpdate && op.conv >= 0) {
-          bind_train(op.conv, &p.train);
-          p.grad_w = f32(P.convs[op.conv].grad_w);
-          p.grad_b = f32(P.convs[op.conv].grad_b);
-        }
-        break;
-      }
-    }
+    TTE_ASSIGN_OR_RETURN(p.a, KernelArgsOf(P, i));
+    KernelArgs& a = p.a;
+    p.in0 = Data(a.in0);
+    p.in1 = Data(a.in1);
+    p.out0 = Data(a.out0);
+    p.out1 = Data(a.out1);
+    const ConvTensorIds& c = a.conv_ids;
+    a.conv.w.frozen = reinterpret_cast<const int8_t*>(Data(c.w_frozen));
+    a.conv.w.train = reinterpret_cast<int8_t*>(Data(c.w_train));
+    a.conv.w.slot = reinterpret_cast<const uint16_t*>(Data(c.slot));
+    a.conv.bias_i32 = reinterpret_cast<const int32_t*>(Data(c.bias_i32));
+    a.conv.bias_f32 = f32(c.bias_f32);
+    a.conv.eff = f32(c.eff);
+    const TrainTensorIds& t = a.train_ids;
+    a.train.sel = reinterpret_cast<const uint16_t*>(Data(t.sel));
+    a.train.qas_w = f32(t.qas_w);
+    a.train.qas_b = f32(t.qas_b);
+    a.train.w = reinterpret_cast<int8_t*>(Data(t.w));
+    a.train.w_master = f32(t.w_master);
+    a.train.w_mom = f32(t.w_mom);
+    a.train.b = reinterpret_cast<int32_t*>(Data(t.b));
+    a.train.b_master = f32(t.b_master);
+    a.train.b_mom = f32(t.b_mom);
+    p.sel = reinterpret_cast<const uint16_t*>(Data(a.sel));
+    p.grad_w = f32(a.grad_w);
+    p.grad_b = f32(a.grad_b);
+    const HeadBinding& h = P.head;
+    p.hW = f32(h.W);
+    p.hb = f32(h.b);
+    p.hmW = f32(h.mW);
+    p.hmb = f32(h.mb);
+    p.hgW = f32(h.gW);
+    p.hgb = f32(h.gb);
     prepared_.push_back(p);
   }
   size_t scratch = 0;
   for (const Prepared& p : prepared_) {
-    if (p.code == OpCode::kConv) scratch = std::max(scratch, host::ConvScratchBytes(p.conv));
-    if (p.code == OpCode::kConvBackwardInput) scratch = std::max(scratch, host::ConvBackwardInputScratchBytes(p.conv));
+    if (p.a.code == OpCode::kConv) scratch = std::max(scratch, host::ConvScratchBytes(p.a.conv));
+    if (p.a.code == OpCode::kConvBackwardInput) scratch = std::max(scratch, host::ConvBackwardInputScratchBytes(p.a.conv));
   }
   host_scratch_.assign(scratch, 0);
   return Status::Ok();
@@ -293,72 +200,85 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
   const host::Scratch scratch{host_scratch_.data(), host_scratch_.size()};
   for (size_t i = begin; i < end; ++i) {
     Prepared& p = prepared_[i];
-    switch (p.code) {
+    KernelArgs& a = p.a;
+    const tte_sgd* fused_opt = a.fused ? opt : nullptr;
+    const tte_conv_train* fused_train = a.fused ? &a.train : nullptr;
+    switch (a.code) {
       case OpCode::kConv:
-        if (p.in_place) {
-          if (!host::ConvDepthwiseInPlace(&p.conv, static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1), scratch))
-            tte_conv_dw_inplace_s8(&p.conv, static_cast<int8_t*>(p.out0), static_cast<int8_t*>(p.in1),
+        if (a.in_place) {
+          if (!host::ConvDepthwiseInPlace(&a.conv, static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1), scratch))
+            tte_conv_dw_inplace_s8(&a.conv, static_cast<int8_t*>(p.out0), static_cast<int8_t*>(p.in1),
                                    static_cast<uint8_t*>(p.out1));
-        } else if (p.windowed)  // patch stage: the portable kernel handles windows
-          tte_conv_s8(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0), nullptr);
+        } else if (a.windowed)  // patch stage: the portable kernel handles windows
+          tte_conv_s8(&a.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0), nullptr);
         else
-          host::Conv(&p.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
+          host::Conv(&a.conv, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
                      static_cast<uint8_t*>(p.out1), scratch);
         break;
       case OpCode::kAdd:
-        tte_add_s8(&p.add, static_cast<const int8_t*>(p.in0), static_cast<const int8_t*>(p.in1),
+        tte_add_s8(&a.add, static_cast<const int8_t*>(p.in0), static_cast<const int8_t*>(p.in1),
                    static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1));
         break;
       case OpCode::kAvgPool:
-        tte_avgpool_s8(p.c, p.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
+        tte_avgpool_s8(a.c, a.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
         break;
       case OpCode::kGatherChannels:
-        tte_gather_channels_s8(p.n, p.sel, p.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
+        tte_gather_channels_s8(a.n, p.sel, a.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
         break;
       case OpCode::kHeadForward:
-        tte_head_forward(&p.head, p.hW, p.hb, static_cast<const int8_t*>(p.in0), static_cast<float*>(p.out0));
+        tte_head_forward(&a.head, p.hW, p.hb, static_cast<const int8_t*>(p.in0), static_cast<float*>(p.out0));
         break;
       case OpCode::kLoss:
         *static_cast<float*>(p.out1) =
-            tte_softmax_xent(p.n, static_cast<const float*>(p.in0), label, static_cast<float*>(p.out0));
+            tte_softmax_xent(a.head.out, static_cast<const float*>(p.in0), label, static_cast<float*>(p.out0));
         break;
       case OpCode::kHeadBackward:
-        tte_head_backward(&p.head, p.hW, p.hb, p.hmW, p.hmb, p.fused ? opt : nullptr, static_cast<const int8_t*>(p.in0),
+        tte_head_backward(&a.head, p.hW, p.hb, p.hmW, p.hmb, fused_opt, static_cast<const int8_t*>(p.in0),
                           static_cast<const float*>(p.in1), static_cast<float*>(p.out0), p.hgW, p.hgb);
         break;
       case OpCode::kAvgPoolBackward:
-        tte_avgpool_backward_f32(p.c, p.hw, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
+        tte_avgpool_backward_f32(a.c, a.hw, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
         break;
       case OpCode::kAddBackward:
-        tte_add_backward_f32(&p.add, static_cast<float*>(p.in0), static_cast<const uint8_t*>(p.in1),
-                             static_cast<float*>(p.out0), p.accumulate, static_cast<float*>(p.out1));
+        tte_add_backward_f32(&a.add, static_cast<float*>(p.in0), static_cast<const uint8_t*>(p.in1),
+                             static_cast<float*>(p.out0), a.accumulate, static_cast<float*>(p.out1));
+        break;
+      case OpCode::kAccumulate:
+        tte_accumulate_f32(a.n, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
         break;
       case OpCode::kMaskScale:
-        tte_mask_scale_f32(p.c, p.hw, static_cast<float*>(p.in0), static_cast<const uint8_t*>(p.in1), p.conv.eff);
+        tte_mask_scale_f32(a.c, a.hw, static_cast<float*>(p.in0), static_cast<const uint8_t*>(p.in1), a.conv.eff);
         break;
       case OpCode::kConvBiasGrad:
-        tte_conv_bias_grad_f32(p.c, p.hw, static_cast<const float*>(p.in0), p.grad_b, p.fused ? opt : nullptr,
-                               p.fused ? &p.train : nullptr);
+        tte_conv_bias_grad_f32(a.c, a.hw, static_cast<const float*>(p.in0), p.grad_b, fused_opt, fused_train);
         break;
       case OpCode::kConvBackwardInput:
-        if (p.in_place) {
-          if (!host::ConvDepthwiseBackwardInputInPlace(&p.conv, static_cast<float*>(p.out0), scratch))
-            tte_conv_dw_backward_input_inplace_f32(&p.conv, static_cast<float*>(p.out0), static_cast<float*>(p.in1));
+        if (a.in_place) {
+          if (!host::ConvDepthwiseBackwardInputInPlace(&a.conv, static_cast<float*>(p.out0), scratch))
+            tte_conv_dw_backward_input_inplace_f32(&a.conv, static_cast<float*>(p.out0), static_cast<float*>(p.in1));
           break;
         }
-        host::ConvBackwardInput(&p.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0), p.accumulate,
+        host::ConvBackwardInput(&a.conv, static_cast<const float*>(p.in0), static_cast<float*>(p.out0), a.accumulate,
                                 scratch);
         break;
       case OpCode::kConvWeightGrad:
-        host::ConvWeightGrad(&p.conv, p.n, p.sel, static_cast<const int8_t*>(p.in1), static_cast<const float*>(p.in0),
-                             p.grad_w, p.fused ? opt : nullptr, p.fused ? &p.train : nullptr, scratch);
+        host::ConvWeightGrad(&a.conv, a.n, p.sel, static_cast<const int8_t*>(p.in1), static_cast<const float*>(p.in0),
+                             p.grad_w, fused_opt, fused_train, scratch);
         break;
       case OpCode::kApplyUpdate:
         if (p.grad_w || p.grad_b)
-          tte_conv_apply_update(opt, &p.train, p.grad_w, p.grad_b);
+          tte_conv_apply_update(opt, &a.train, p.grad_w, p.grad_b);
         else
-          tte_head_apply_update(&p.head, opt, p.hW, p.hb, p.hmW, p.hmb, p.hgW, p.hgb);
+          tte_head_apply_update(&a.head, opt, p.hW, p.hb, p.hmW, p.hmb, p.hgW, p.hgb);
         break;
+      case OpCode::kMean:
+      case OpCode::kPad:
+      case OpCode::kReshape:
+      case OpCode::kSoftmax:
+      case OpCode::kMeanBackward:
+      case OpCode::kPadBackward:
+      case OpCode::kReshapeBackward:
+        break;  // KernelArgsOf refuses them until their kernels exist
     }
   }
 }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "compiler/layer_view.h"
+
 namespace tte {
 namespace {
 
@@ -21,12 +23,15 @@ int32_t RoundSatS32(float v) {
 
 }  // namespace
 
-void HeadFromModel(const Model& m, int num_classes, std::vector<float>* w, std::vector<float>* b) {
+void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b) {
   w->clear();
   b->clear();
-  if (m.fp_head && m.fp_head->out == num_classes && m.fp_head->in == m.feature_channels()) {
-    *w = m.fp_head->weight;
-    *b = m.fp_head->bias;
+  auto view = MakeLayerView(g);
+  if (!view.ok() || view->head_input < 0) return;
+  const ir::FpHead& h = g.fp_head;
+  if (h.in > 0 && h.out == num_classes && h.in == g.value(view->head_input).numel()) {
+    *w = h.weight;
+    *b = h.bias;
   }
 }
 
@@ -47,7 +52,7 @@ Result<Model> ExportTrainedModel(const Model& base, const Program& P, const Exec
       }
     }
     if (b.train_weight) {
-      const int kk = c.kernel * c.kernel;
+      const int kk = b.kk();
       std::vector<uint16_t> sel(b.n_train);
       std::memcpy(sel.data(), P.tensors[b.sel].init.data(), sel.size() * 2);
       const int8_t* wi = reinterpret_cast<const int8_t*>(exec.Data(b.w_train));

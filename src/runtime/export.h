@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "compiler/program.h"
+#include "ir/graph.h"
 #include "model/model.h"
 #include "runtime/executor.h"
 
@@ -24,7 +25,8 @@ struct LogitRange {
 Result<Model> ExportTrainedModel(const Model& base, const Program& prog, const Executor& exec,
                                  const std::vector<std::string>& class_names, LogitRange range);
 
-// Initial head weights/bias from a model's fp32 head when it matches (classes, features); else empty.
-void HeadFromModel(const Model& m, int num_classes, std::vector<float>* w, std::vector<float>* b);
+// Initial head weights/bias from a graph's fp32 head (a model trained by tte) when it matches (classes,
+// features); else empty.
+void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b);
 
 }  // namespace tte

@@ -10,7 +10,7 @@
 namespace tte {
 
 Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& req) {
-  const Model& m = *req.model;
+  const ir::Graph& m = *req.model;
   TrainOptions opt;
   opt.num_classes = req.num_classes > 0 ? req.num_classes : static_cast<int>(req.head_bias.size());
   opt.store = WeightStore::kMaster;  // gradients only: storage does not matter, master keeps fp32 biases
@@ -30,15 +30,13 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
 
   std::map<std::string, Tensor> out;
   auto f32 = [&](int id) { return reinterpret_cast<const float*>(exec->Data(id)); };
-  const auto convs = m.Convs();
-  for (size_t i = 0; i < convs.size(); ++i) {
+  for (size_t i = 0; i < ct.view.layers.size(); ++i) {
     const ConvBinding& b = P.convs[i];
-    const ConvLayer& c = *convs[i];
     const std::string key = "conv" + std::to_string(i);
-    if (b.train_bias) out[key + ".bias"] = Tensor::From(DType::kFloat32, {c.out_channels}, f32(b.grad_b));
+    if (b.train_bias) out[key + ".bias"] = Tensor::From(DType::kFloat32, {b.cout}, f32(b.grad_b));
     if (b.train_weight) {
-      const int kk = c.kernel * c.kernel;
-      Tensor w(DType::kFloat32, {c.out_channels, c.InPerGroup(), c.kernel, c.kernel});
+      const int kk = b.kk();
+      Tensor w(DType::kFloat32, {b.cout, b.in_per_group(), b.kh, b.kw});
       float* dst = w.data<float>();
       const float* g = f32(b.grad_w);
       std::vector<uint16_t> sel(b.n_train);
@@ -48,8 +46,8 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
           if (b.depthwise) {
             dst[static_cast<size_t>(sel[j]) * kk + e] = g[static_cast<size_t>(j) * kk + e];
           } else {
-            for (int o = 0; o < c.out_channels; ++o)
-              dst[(static_cast<size_t>(o) * c.in_channels + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
+            for (int o = 0; o < b.cout; ++o)
+              dst[(static_cast<size_t>(o) * b.cin + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
           }
         }
       out[key + ".weight"] = std::move(w);

@@ -9,17 +9,17 @@
 
 #include "compiler/scheme.h"
 #include "core/tensor.h"
-#include "model/model.h"
+#include "ir/graph.h"
 
 namespace tte {
 
 struct GradientRequest {
-  const Model* model = nullptr;
+  const ir::Graph* model = nullptr;
   Scheme scheme;
   std::vector<float> head_weight;  // [classes x features]
   std::vector<float> head_bias;    // [classes]
   int num_classes = 0;             // inferred from head_bias when 0
-  const int8_t* input = nullptr;   // int8 CHW image at the model's resolution
+  const int8_t* input = nullptr;   // int8 input in the model's [C, H, W]
   int label = 0;
   bool debug_overwrite_fanout = false;  // tests only: the reference compiler's fan-out defect
 };

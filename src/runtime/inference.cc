@@ -7,17 +7,22 @@
 
 namespace tte {
 
-Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& model, int resolution,
-                                                                   bool use_fp_head) {
+Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const ir::Graph& model, bool use_fp_head, bool softmax) {
   std::unique_ptr<InferenceSession> s(new InferenceSession());
-  if (use_fp_head && !model.fp_head) return InvalidArgument(model.source + ": has no fp32 head (tte_head): not trained by tte");
+  if (use_fp_head && model.fp_head.in == 0)
+    return InvalidArgument(model.source + ": has no fp32 head (tte_head): not trained by tte");
+  TTE_ASSIGN_OR_RETURN(LayerView view, MakeLayerView(model));
   ForwardOptions opt;
-  opt.resolution = resolution;
   opt.int8_classifier = !use_fp_head;
+  opt.softmax = softmax && !use_fp_head;
   Program& P = s->program_;
-  TTE_ASSIGN_OR_RETURN(s->graph_, BuildForward(model, opt, &P));
+  TTE_ASSIGN_OR_RETURN(s->graph_, BuildForward(model, view, opt, &P));
   if (use_fp_head) {
-    const FpHead& h = *model.fp_head;
+    const ir::FpHead& h = model.fp_head;
+    const ir::Value& features = model.value(view.head_input);
+    if (h.in != features.numel())
+      return InvalidArgument(model.source + ": the fp32 head reads " + std::to_string(h.in) + " features, the classifier " +
+                             std::to_string(features.numel()));
     auto flash = [&](const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v) {
       TensorInfo t;
       t.name = name;
@@ -28,9 +33,9 @@ Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const Model& 
       std::memcpy(t.init.data(), v.data(), t.init.size());
       return P.AddTensor(std::move(t));
     };
-    P.head = HeadBinding{h.in, h.out, model.classifier.x_zero, static_cast<float>(model.classifier.x_scale),
+    P.head = HeadBinding{h.in, h.out, features.quant.zero[0], static_cast<float>(features.quant.scale[0]),
                          flash("head.weight", {h.out, h.in}, h.weight), flash("head.bias", {h.out}, h.bias)};
-    AppendHeadForward(&P, s->graph_.pooled, h.out);
+    AppendHeadForward(&P, s->graph_.features, h.out);
     s->graph_.stages.emplace_back("fc", P.logits);
   }
   // Stage outputs are read after Run (stages(): `tte infer` dumps, golden tests), so the planner must not

@@ -10,27 +10,29 @@
 
 #include "compiler/forward_builder.h"
 #include "compiler/program.h"
-#include "model/model.h"
+#include "ir/graph.h"
 #include "runtime/executor.h"
 
 namespace tte {
 
 class InferenceSession {
  public:
-  static Result<std::unique_ptr<InferenceSession>> Create(const Model& model, int resolution = 0,
-                                                         bool use_fp_head = false);
+  // `softmax`: also run the model's final softmax (when it has one) and make it the output.
+  static Result<std::unique_ptr<InferenceSession>> Create(const ir::Graph& model, bool use_fp_head = false,
+                                                         bool softmax = false);
 
   int resolution() const { return program_.resolution; }
   int num_classes() const { return static_cast<int>(program_.tensors[program_.logits].numel()); }
   int64_t input_bytes() const { return program_.tensors[program_.input].bytes(); }
 
-  // Runs one image (int8 CHW, 3 x R x R). The logits stay valid until the next Run.
+  // Runs one input (int8, the model's [C, H, W]). The logits stay valid until the next Run.
   void Run(const int8_t* image);
   const int8_t* logits() const;        // int8 classifier only
   bool fp_logits() const { return program_.tensors[program_.logits].dtype == DType::kFloat32; }
   float logit(int i) const;            // either kind, as float
   int Predict() const;                 // argmax of the logits (first index on ties, as torch.argmax)
-  // Stage outputs of the last Run, named as the reference's dumps (first_conv, block_00, ..., fc).
+  // Stage outputs of the last Run: the reference's dump names for .pkl models (first_conv, block_00, ..., fc),
+  // every op's output ("NN_<op>") for other models.
   const std::vector<std::pair<std::string, int>>& stages() const { return graph_.stages; }
   const TensorInfo& tensor(int id) const { return program_.tensors[id]; }
   const uint8_t* data(int id) const { return exec_->Data(id); }

@@ -101,10 +101,9 @@ class Prefetcher {
 
 Trainer::~Trainer() = default;
 
-Result<std::unique_ptr<Trainer>> Trainer::Create(const Model& model, const Scheme& scheme, TrainOptions options,
+Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
                                                  TrainerConfig config) {
   std::unique_ptr<Trainer> t(new Trainer());
-  t->model_ = &model;
   if (config.batch < 1) return InvalidArgument("batch size must be at least 1");
   if (!(config.lr >= 0) || !std::isfinite(config.lr)) return InvalidArgument("learning rate must be a finite number >= 0");
   options.fuse_updates = options.fuse_updates && config.batch == 1;
@@ -293,8 +292,8 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
   return Status::Ok();
 }
 
-Result<Model> Trainer::Export(const std::vector<std::string>& class_names) const {
-  return ExportTrainedModel(*model_, compiled_.program, *exec_, class_names, last_range_);
+Result<Model> Trainer::Export(const Model& base, const std::vector<std::string>& class_names) const {
+  return ExportTrainedModel(base, compiled_.program, *exec_, class_names, last_range_);
 }
 
 }  // namespace tte

@@ -47,7 +47,7 @@ struct EpochMetrics {
 
 class Trainer {
  public:
-  static Result<std::unique_ptr<Trainer>> Create(const Model& model, const Scheme& scheme, TrainOptions options,
+  static Result<std::unique_ptr<Trainer>> Create(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
                                                  TrainerConfig config);
   ~Trainer();
 
@@ -55,7 +55,8 @@ class Trainer {
   Result<double> Evaluate(const Dataset& data, LogitRange* range = nullptr);
   // Trains; calls on_epoch after every epoch.
   Status Train(const Dataset& train, const Dataset* eval, const std::function<void(const EpochMetrics&)>& on_epoch);
-  Result<Model> Export(const std::vector<std::string>& class_names) const;
+  // The trained parameters written back into `base` (the .pkl model the graph was imported from).
+  Result<Model> Export(const Model& base, const std::vector<std::string>& class_names) const;
 
   const CompiledTraining& compiled() const { return compiled_; }
   int64_t arena_bytes() const { return arena_bytes_; }
@@ -65,7 +66,6 @@ class Trainer {
  private:
   Trainer() = default;
 
-  const Model* model_ = nullptr;
   TrainerConfig config_;
   CompiledTraining compiled_;
   int64_t arena_bytes_ = 0;

@@ -35,7 +35,7 @@ struct Case {
 };
 
 void ExpectHostParity(const Case& c) {
-  auto m = LoadModel(testing::SharedPath("models/" + c.model + ".pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/" + c.model + ".pkl"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), c.scheme_name, c.model);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -48,7 +48,7 @@ void ExpectHostParity(const Case& c) {
   TrainOptions opt;
   opt.num_classes = (*ds)->num_classes();
   if (c.tweak) c.tweak(&opt);
-  HeadFromModel(*m, opt.num_classes, &opt.head_weight, &opt.head_bias);
+  HeadFromGraph(*m, opt.num_classes, &opt.head_weight, &opt.head_bias);
   auto dp = CompileDeviceProgram(*m, *s, opt, c.patch_grid, /*budget_bytes=*/-1, 8 * 1024);
   ASSERT_TRUE(dp.ok()) << dp.status().ToString();
   const Program& prog = dp->device.compiled.program;
@@ -136,7 +136,7 @@ TEST(HostParity, Mbv2_49kbMasterStoreWithMomentum) {
 
 TEST(DeviceRefuses, DeferredUpdates) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   ASSERT_TRUE(m.ok());
   auto s = BuiltinScheme("last:4");
   ASSERT_TRUE(s.ok());
@@ -158,7 +158,7 @@ TEST(DeviceRefuses, DeferredUpdates) {
 
 TEST(DeviceRefuses, OverBudgetNamingTheLargestUsers) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   ASSERT_TRUE(m.ok());
   auto s = BuiltinScheme("full");
   ASSERT_TRUE(s.ok());

@@ -35,8 +35,8 @@ TEST(Schemes, EveryReferenceSchemeLoadsAndCompiles) {
   for (auto& [net, schemes] : j.items()) {
     if (net[0] == '_') continue;
     const std::string model_rel = "models/" + net + ".pkl";
-    std::optional<Model> m;
-    if (!testing::SharedPath(model_rel).empty()) m = *LoadModel(testing::SharedPath(model_rel));
+    std::optional<ir::Graph> m;
+    if (!testing::SharedPath(model_rel).empty()) m = *testing::LoadGraph(testing::SharedPath(model_rel));
     for (auto& [name, _] : schemes.items()) {
       auto s = ParseScheme(*text, "schemes.json", net + "/" + name, net);
       ASSERT_TRUE(s.ok()) << net << "/" << name << ": " << s.status().ToString();
@@ -78,10 +78,12 @@ TEST(Schemes, ReferenceStringFormsParse) {
 
 TEST(Schemes, WeightOutsideTheBiasRangeIsRefusedAsTheReferenceAsserts) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   auto s = ParseScheme(R"({"n_bias_update": 5, "manual_weight_idx": [30], "weight_update_ratio": [1]})", "x.json", "", "");
   ASSERT_TRUE(s.ok());
-  auto r = ResolveScheme(*s, *m);
+  auto view = MakeLayerView(*m);
+  ASSERT_TRUE(view.ok());
+  auto r = ResolveScheme(*s, *m, *view);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("conv 30"), std::string::npos) << r.status().message();
 }
@@ -90,19 +92,19 @@ TEST(Schemes, WeightOutsideTheBiasRangeIsRefusedAsTheReferenceAsserts) {
 // compiled program trains exactly those (the reference's compiler took the first k instead).
 TEST(Pruning, CompiledChannelsAreTheTopMagnitudeOnes) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), "sparse_100kb", "mcunet-5fps");
   ASSERT_TRUE(m.ok() && s.ok());
   auto ct = CompileTraining(*m, *s, TrainOptions{});
   ASSERT_TRUE(ct.ok());
   const Program& P = ct->program;
-  const auto convs = m->Convs();
   for (int idx : {36, 39}) {
-    const ConvLayer& c = *convs[idx];
-    std::vector<double> norm(c.in_channels, 0);
-    for (int o = 0; o < c.out_channels; ++o)
-      for (int i = 0; i < c.in_channels; ++i) norm[i] += std::pow(c.weight[static_cast<size_t>(o) * c.in_channels + i], 2);
-    std::vector<int> order(c.in_channels);
+    const Layer& c = ct->view.layers[static_cast<size_t>(idx)];
+    const int8_t* weight = m->value(c.weight).as<int8_t>();
+    std::vector<double> norm(c.cin, 0);
+    for (int o = 0; o < c.cout; ++o)
+      for (int i = 0; i < c.cin; ++i) norm[i] += std::pow(weight[static_cast<size_t>(o) * c.cin + i], 2);
+    std::vector<int> order(c.cin);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return norm[a] > norm[b]; });
     const int keep = idx == 36 ? 12 : 24;  // 96 * 1/8, 96 * 1/4
@@ -121,7 +123,7 @@ TEST(Pruning, CompiledChannelsAreTheTopMagnitudeOnes) {
 
 TEST(Pruning, BackwardStopsAtTheEarliestTrainedConvAndFrozenWeightsGetNoGradient) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), "sparse_100kb", "mcunet-5fps");
   auto ct = CompileTraining(*m, *s, TrainOptions{});
   ASSERT_TRUE(ct.ok());
@@ -158,7 +160,7 @@ TEST(Pruning, BackwardStopsAtTheEarliestTrainedConvAndFrozenWeightsGetNoGradient
 
 TEST(Pruning, HeadOnlyProgramHasNoConvBackward) {
   TTE_REQUIRE_SHARED("models/mbv2-w0.35.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mbv2-w0.35.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mbv2-w0.35.pkl"));
   auto s = BuiltinScheme("head-only");
   auto ct = CompileTraining(*m, *s, TrainOptions{});
   ASSERT_TRUE(ct.ok());
@@ -170,7 +172,7 @@ TEST(Pruning, HeadOnlyProgramHasNoConvBackward) {
 
 TEST(Compile, PrinterShowsCountsAndTrainedChannels) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), "49kb", "mcunet-5fps");
   auto ct = CompileTraining(*m, *s, TrainOptions{});
   ASSERT_TRUE(ct.ok());

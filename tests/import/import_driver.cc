@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/file_io.h"
-#include "import/import.h"
+#include "import/model_file.h"
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", g.status().message().c_str());
     return 1;
   }
-  const std::string text = tte::ir::ToText(*g);
+  const std::string text = tte::ir::ToText(g->graph);
   if (argc == 3) {
     tte::Status s = tte::WriteFileAtomic(argv[2], text);
     if (!s.ok()) {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
-#include "import/import.h"
+#include "import/model_file.h"
 #include "import/tflite/importer.h"
 #include "import/tflite_builder.h"
 #include "support/test_support.h"
@@ -152,9 +152,15 @@ TEST(TfliteImport, EveryModelAgreesWithTheGoldensOpsJson) {
   }
 }
 
+// ImportModel (the dispatcher of import/model_file.h) as a graph.
+Result<ir::Graph> ImportGraph(const std::string& path, int resolution = 0) {
+  TTE_ASSIGN_OR_RETURN(ImportedModel m, ImportModel(path, resolution));
+  return std::move(m.graph);
+}
+
 TEST(TfliteImport, InputSpecsFollowTheInputTensor) {
   TTE_REQUIRE_SHARED("tflite/models/vww_96_int8.tflite");
-  auto vww = ImportModel(testing::SharedPath("tflite/models/vww_96_int8.tflite"));
+  auto vww = ImportGraph(testing::SharedPath("tflite/models/vww_96_int8.tflite"));
   ASSERT_TRUE(vww.ok()) << vww.status().ToString();
   EXPECT_EQ(vww->requant, ir::Requant::kTfliteInteger);
   EXPECT_EQ(vww->format, "tflite");
@@ -165,27 +171,34 @@ TEST(TfliteImport, InputSpecsFollowTheInputTensor) {
   EXPECT_EQ(s.scale, static_cast<double>(0.003921568859368563f));
   EXPECT_TRUE(s.source_nhwc);
   // ResNet-8's input has scale 1: raw 0..255 pixels, the MLPerf Tiny q = p - 128 convention.
-  auto resnet = ImportModel(testing::SharedPath("tflite/models/pretrainedResnet_quant.tflite"));
+  auto resnet = ImportGraph(testing::SharedPath("tflite/models/pretrainedResnet_quant.tflite"));
   ASSERT_TRUE(resnet.ok()) << resnet.status().ToString();
   EXPECT_EQ(resnet->input_spec.pixels, ir::PixelRule::kMinus128);
-  auto kws = ImportModel(testing::SharedPath("tflite/models/kws_ref_model.tflite"));
+  auto kws = ImportGraph(testing::SharedPath("tflite/models/kws_ref_model.tflite"));
   ASSERT_TRUE(kws.ok());
   EXPECT_EQ(std::vector<int>({kws->input_spec.c, kws->input_spec.h, kws->input_spec.w}),
             std::vector<int>({1, 49, 10}));
-  auto ad = ImportModel(testing::SharedPath("tflite/models/ad01_int8.tflite"));
+  auto ad = ImportGraph(testing::SharedPath("tflite/models/ad01_int8.tflite"));
   ASSERT_TRUE(ad.ok());
   EXPECT_EQ(std::vector<int>({ad->input_spec.c, ad->input_spec.h, ad->input_spec.w}),
             std::vector<int>({640, 1, 1}));
 }
 
-TEST(TfliteImport, ImportModelDispatchesOnTheExtension) {
-  auto pkl = ImportModel(testing::SourcePath("models/default-backbone.pkl"));
+TEST(TfliteImport, ImportModelTellsTfliteByItsIdentifier) {
+  // Under any name: the dispatcher reads the TFL3 identifier, not the extension.
+  const std::string path = testing::TempDir("tflite_dispatch") + "/model.bin";
+  ASSERT_TRUE(WriteFileAtomic(path, testing::TinyModel().Bytes()).ok());
+  auto g = ImportGraph(path);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->format, "tflite");
+  EXPECT_EQ(g->source, path);
+  auto resized = ImportGraph(path, 64);
+  ASSERT_FALSE(resized.ok());
+  EXPECT_EQ(resized.status().message(),
+            path + ": a TFLite model has fixed shapes: another input resolution does not apply");
+  auto pkl = ImportGraph(testing::SourcePath("models/default-backbone.pkl"));
   ASSERT_TRUE(pkl.ok()) << pkl.status().ToString();
   EXPECT_EQ(pkl->format, "pkl");
-  auto onnx = ImportModel("model.onnx");
-  ASSERT_FALSE(onnx.ok());
-  EXPECT_EQ(onnx.status().message(),
-            "model.onnx: unknown model format: expected a .tflite or .pkl file");
 }
 
 TEST(TfliteImport, TinyModelGraph) {

@@ -5,6 +5,7 @@
 
 #include "import/pkl/graph_from_model.h"
 #include "ir/graph.h"
+#include "ir/serialize.h"
 #include "model/pkl_io.h"
 #include "support/test_support.h"
 
@@ -125,6 +126,50 @@ TEST(WindowOutSize, FollowsTheFormula) {
   EXPECT_EQ(ir::WindowOutSize(5, 3, 1, 2, 0, 0), 1);     // dilation 2: span 5
   EXPECT_EQ(ir::WindowOutSize(2, 3, 1, 1, 0, 0), 0);     // too small
   EXPECT_EQ(ir::WindowOutSize(7, 3, 0, 1, 0, 0), 0);     // bad stride
+}
+
+}  // namespace
+}  // namespace tte
+
+namespace tte {
+namespace {
+
+TEST(GraphJson, RoundTripsExactly) {
+  ir::Graph g = DefaultBackboneGraph();
+  g.fp_head = ir::FpHead{4, 2, {1, 2, 3, 4, 5, 6, 7, 8}, {0.5f, -0.5f}};
+  g.class_names = {"a", "b"};
+  auto back = ir::GraphFromJson(ir::GraphToJson(g), ir::GraphConstants(g), "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ir::ToText(*back), ir::ToText(g));
+  ASSERT_EQ(back->values.size(), g.values.size());
+  for (size_t i = 0; i < g.values.size(); ++i) EXPECT_EQ(back->values[i].data, g.values[i].data) << i;
+  EXPECT_EQ(back->fp_head.weight, g.fp_head.weight);
+  EXPECT_EQ(back->class_names, g.class_names);
+}
+
+TEST(GraphJson, BadInputIsAClearError) {
+  ir::Graph g = DefaultBackboneGraph();
+  nlohmann::json j = ir::GraphToJson(g);
+  auto consts = ir::GraphConstants(g);
+  consts.erase(consts.begin());
+  auto r = ir::GraphFromJson(j, consts, "g.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("is missing"), std::string::npos) << r.status().message();
+  j = ir::GraphToJson(g);
+  j["nodes"][0]["op"] = "hard_swish";
+  r = ir::GraphFromJson(j, ir::GraphConstants(g), "g.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown op 'hard_swish'"), std::string::npos) << r.status().message();
+  j = ir::GraphToJson(g);
+  j["nodes"][0].erase("window");
+  r = ir::GraphFromJson(j, ir::GraphConstants(g), "g.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("g.json: malformed graph JSON"), std::string::npos) << r.status().message();
+  j = ir::GraphToJson(g);
+  j["nodes"][1]["inputs"][0] = 100000;  // the verifier runs on the result
+  r = ir::GraphFromJson(j, ir::GraphConstants(g), "g.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("is not a value"), std::string::npos) << r.status().message();
 }
 
 }  // namespace

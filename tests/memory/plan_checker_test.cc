@@ -117,7 +117,7 @@ class MemoryRealPrograms : public ::testing::TestWithParam<RealCase> {
     const RealCase c = GetParam();
     const std::string rel = std::string("models/") + c.model + ".pkl";
     if (testing::SharedPath(rel).empty()) GTEST_SKIP() << "SKIPPED: ../shared/" << rel << " not found";
-    auto m = LoadModel(testing::SharedPath(rel));
+    auto m = testing::LoadGraph(testing::SharedPath(rel));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     model_ = std::move(*m);
     Result<Scheme> s = BuiltinScheme(c.scheme);
@@ -132,7 +132,7 @@ class MemoryRealPrograms : public ::testing::TestWithParam<RealCase> {
     ASSERT_TRUE(ct.ok()) << ct.status().ToString();
     prog_ = std::move(ct->program);
   }
-  Model model_;
+  ir::Graph model_;
   Program prog_;
 };
 

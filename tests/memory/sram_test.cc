@@ -88,7 +88,7 @@ TEST(MemoryBudget, StateAloneOverTheBudgetIsReportedAsPhysicallyImpossible) {
 TEST(MemoryBudget, RealProgramAccountingMatchesItsTensors) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
   TTE_REQUIRE_SHARED("reference/schemes.json");
-  auto m = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto m = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   ASSERT_TRUE(m.ok());
   auto s = LoadScheme(testing::SharedPath("reference/schemes.json"), "49kb", "mcunet-5fps");
   ASSERT_TRUE(s.ok());

@@ -16,7 +16,7 @@ namespace tte {
 namespace {
 
 TEST(DefaultBackbone, Int8LogitsEqualThePyTorchSimulationOnAllTestImages) {
-  auto m = LoadModel(testing::SourcePath("models/default-backbone.pkl"));
+  auto m = testing::LoadGraph(testing::SourcePath("models/default-backbone.pkl"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   auto want = ReadNpy(testing::SourcePath("models/default-backbone.sim_logits.npy"));
   auto labels = ReadNpy(testing::SourcePath("models/default-backbone.sim_labels.npy"));

@@ -27,7 +27,7 @@ TEST_P(ForwardGolden, EveryStageAndLogitsEqualReference) {
   const std::string logits_rel = std::string("golden/") + c.net + "__" + c.input + "__logits.npy";
   TTE_REQUIRE_SHARED(model_rel);
   TTE_REQUIRE_SHARED(acts_rel);
-  auto model = LoadModel(testing::SharedPath(model_rel));
+  auto model = testing::LoadGraph(testing::SharedPath(model_rel));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto input = ReadNpy(testing::SharedPath(in_rel));
   ASSERT_TRUE(input.ok()) << input.status().ToString();

@@ -41,7 +41,7 @@ TEST_P(GradientGolden, EveryGradientMatchesReferenceAutograd) {
   const std::string net = c.net;
   TTE_REQUIRE_SHARED("models/" + net + ".pkl");
   TTE_REQUIRE_SHARED("golden_grad/" + net + "__" + c.input + "__grad.npz");
-  auto model = LoadModel(testing::SharedPath("models/" + net + ".pkl"));
+  auto model = testing::LoadGraph(testing::SharedPath("models/" + net + ".pkl"));
   ASSERT_TRUE(model.ok());
   auto input = ReadNpy(testing::SharedPath(std::string("golden/input_") + c.input + "_int8.npy"));
   auto hw = ReadNpy(testing::SharedPath("golden_grad/" + net + "__head_weight.npy"));
@@ -88,7 +88,7 @@ TEST_P(GradientGolden, EveryGradientMatchesReferenceAutograd) {
 TEST(GradientGoldenSensitivity, OverwritingResidualGradientsIsDetected) {
   TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
   TTE_REQUIRE_SHARED("golden_grad/mcunet-5fps__fmnist0__grad.npz");
-  auto model = LoadModel(testing::SharedPath("models/mcunet-5fps.pkl"));
+  auto model = testing::LoadGraph(testing::SharedPath("models/mcunet-5fps.pkl"));
   auto input = ReadNpy(testing::SharedPath("golden/input_fmnist0_int8.npy"));
   auto hw = ReadNpy(testing::SharedPath("golden_grad/mcunet-5fps__head_weight.npy"));
   auto hb = ReadNpy(testing::SharedPath("golden_grad/mcunet-5fps__head_bias.npy"));

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "compiler/train_compiler.h"
+#include "import/pkl/graph_from_model.h"
 #include "core/npy.h"
 #include "memory/planner.h"
 #include "model/pkl_io.h"
@@ -35,7 +36,7 @@ TEST_P(QasGolden, DivisorsAndStepAreBitExactOnReferenceGradients) {
   for (size_t i = 0; i < convs.size(); ++i) {
     const ConvLayer& c = *convs[i];
     std::vector<float> qw, qb;
-    QasDivisors(c, true, &qw, &qb);
+    QasDivisors(c.eff, c.x_scale, c.y_scale, true, &qw, &qb);
     for (const char* kind : {"weight", "bias"}) {
       const std::string key = "conv" + std::to_string(i) + "." + kind;
       if (!qas->count(key)) continue;
@@ -65,7 +66,7 @@ struct StepResult {
   std::map<std::string, std::vector<float>> params;
 };
 
-StepResult RunOneStep(const Model& m, const std::string& net, bool fused) {
+StepResult RunOneStep(const ir::Graph& m, const std::string& net, bool fused) {
   auto input = ReadNpy(testing::SharedPath("golden/input_rand_int8.npy"));
   auto hw = ReadNpy(testing::SharedPath("golden_grad/" + net + "__head_weight.npy"));
   auto hb = ReadNpy(testing::SharedPath("golden_grad/" + net + "__head_bias.npy"));
@@ -110,8 +111,10 @@ TEST_P(QasGolden, WholeStepMatchesReferenceAndReorderingChangesNothing) {
   auto model = LoadModel(testing::SharedPath("models/" + net + ".pkl"));
   auto step = ReadNpz(testing::SharedPath("golden_grad/" + net + "__rand__grad_step.npz"));
   ASSERT_TRUE(model.ok() && step.ok());
-  StepResult fused = RunOneStep(*model, net, true);
-  StepResult deferred = RunOneStep(*model, net, false);
+  auto graph = GraphFromModel(*model);
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  StepResult fused = RunOneStep(*graph, net, true);
+  StepResult deferred = RunOneStep(*graph, net, false);
   ASSERT_EQ(fused.params.size(), deferred.params.size());
   for (const auto& [key, v] : fused.params)
     EXPECT_EQ(0, std::memcmp(v.data(), deferred.params[key].data(), v.size() * 4)) << key << ": reordering changed the result";

@@ -1,6 +1,8 @@
 // Shared test helpers (see test_support.h).
 #include "support/test_support.h"
 
+#include "import/model_file.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -8,6 +10,12 @@
 #include <filesystem>
 
 namespace tte::testing {
+
+Result<ir::Graph> LoadGraph(const std::string& path) {
+  TTE_ASSIGN_OR_RETURN(ImportedModel m, ImportModel(path));
+  return std::move(m.graph);
+}
+
 namespace fs = std::filesystem;
 
 std::string SharedPath(const std::string& rel) {

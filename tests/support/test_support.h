@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "core/status.h"
+#include "ir/graph.h"
+
 namespace tte::testing {
 
 // Absolute path of a file under ../shared (reference material), or "" if ../shared is absent.
@@ -20,6 +23,9 @@ std::string SharedPath(const std::string& rel);
 std::string SourcePath(const std::string& rel);   // file in the source tree
 std::string TteBinary();                           // path of the built `tte` tool
 std::string TempDir(const std::string& name);     // fresh, empty directory under the build tree
+
+// The graph of a model file, as every command imports it (import/model_file.h).
+Result<ir::Graph> LoadGraph(const std::string& path);
 
 struct CommandResult {
   int exit_code = -1;
