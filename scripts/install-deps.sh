@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build git ca-certificates          # build
   zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev          # libraries
+  flatbuffers-compiler libflatbuffers-dev                        # TFLite import (flatc at build time)
   libgtest-dev libgmock-dev                                      # tests
   clang libclang-rt-14-dev                                       # libFuzzer target of the pkl reader
   python3 python3-numpy                                          # test helpers (python loads our .pkl)

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "import/pkl/graph_from_model.h"
+#include "import/tflite/importer.h"
 #include "model/pkl_io.h"
 
 namespace tte {
@@ -24,9 +25,13 @@ std::string Head(const std::string& path) {
 
 Result<ImportedModel> ImportModel(const std::string& path, int resolution) {
   const std::string head = Head(path);
-  if (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0)
-    return Unsupported(path + ": TFLite models are not supported by this build yet");
   ImportedModel m;
+  if (head.size() >= 8 && head.compare(4, 4, "TFL3") == 0) {
+    if (resolution > 0)
+      return Unsupported(path + ": a TFLite model has fixed shapes: another input resolution does not apply");
+    TTE_ASSIGN_OR_RETURN(m.graph, tflite::ImportTflite(path));
+    return m;
+  }
   TTE_ASSIGN_OR_RETURN(Model model, LoadModel(path));
   TTE_ASSIGN_OR_RETURN(m.graph, GraphFromModel(model, resolution));
   m.pkl = std::move(model);
