@@ -1,8 +1,10 @@
 // Per-kernel benchmarks of the host fast paths (src/kernels/host) against the portable kernels, on every
 // conv layer of mcunet-5fps (the real weights, scales and zero points from ../shared/models/mcunet-5fps.pkl
 // when present, else the same geometries with random data). Both variants go through the same host entry
-// point; the portable one with host::SetPortableOnly(true). Each layer has three kernels: forward
-// (with the clamp mask), input gradient (accumulating; not for the first conv, whose input is the image)
+// point; the portable one with host::SetPortableOnly(true). Each layer has four kernels: forward
+// (with the clamp mask) in FP32 requantization and in TFLITE requantization (conv_fwd_tflite: the same
+// layer with the Q31 multipliers of its scales, as an imported TFLite model runs it), input gradient
+// (accumulating; not for the first conv, whose input is the image)
 // and weight gradient of all channels fused with the
 // device-mode stochastic-rounding update (as `tte train` runs it). After Google Benchmark's own output, a
 // side-by-side table lists portable vs host per layer (CPU time; the minimum over repetitions) and the sums
@@ -35,10 +37,10 @@ std::string SharedDir() {
 struct Layer {
   std::string name;
   bool first = false;  // the first conv (its input is the image)
-  tte_conv_params p{};
+  tte_conv_params p{}, p_tflite{};  // the same conv in FP32 and in TFLITE requantization
   std::vector<int8_t> w, x, y, xs, w_train;
   std::vector<uint8_t> mask, scratch;
-  std::vector<int32_t> bias;
+  std::vector<int32_t> bias, mult, shift;
   std::vector<float> eff, g, dx, qas;
   std::vector<uint16_t> sel;
   uint32_t rng_state = 1;
@@ -77,13 +79,18 @@ std::unique_ptr<Layer> MakeLayer(const std::string& name, const Geometry& geo, c
   tte_conv_params& p = L->p;
   p.cin = geo.cin;
   p.cout = geo.cout;
-  p.k = geo.k;
-  p.stride = geo.stride;
-  p.pad = (geo.k - 1) / 2;
   p.groups = geo.groups;
+  p.depthwise = geo.groups > 1 && geo.groups == geo.cin;
+  p.kh = p.kw = geo.k;
+  p.sh = p.sw = geo.stride;
+  p.dh = p.dw = 1;
+  p.pad_t = p.pad_b = p.pad_l = p.pad_r = (geo.k - 1) / 2;
   tte_conv_whole(&p, geo.in_hw, geo.in_hw);
   p.x_zero = geo.x_zero;
   p.y_zero = geo.y_zero;
+  p.act_min = -128;
+  p.act_max = 127;
+  p.requant = TTE_REQUANT_FP32;
   const size_t kk = static_cast<size_t>(geo.k) * geo.k, ipg = static_cast<size_t>(geo.cin / geo.groups);
   std::uniform_int_distribution<int> byte(-128, 127);
   if (real) {
@@ -100,6 +107,17 @@ std::unique_ptr<Layer> MakeLayer(const std::string& name, const Geometry& geo, c
   p.w.n_frozen = static_cast<int32_t>(ipg);
   p.bias_i32 = L->bias.data();
   p.eff = L->eff.data();
+  // TFLITE: the multipliers of the same scales (what an imported model's layer of this shape computes).
+  for (float e : L->eff) {
+    int32_t m, sh;
+    tte_quantize_multiplier(e, &m, &sh);
+    L->mult.push_back(m);
+    L->shift.push_back(sh);
+  }
+  L->p_tflite = p;
+  L->p_tflite.requant = TTE_REQUANT_TFLITE;
+  L->p_tflite.mult = L->mult.data();
+  L->p_tflite.shift = L->shift.data();
   const size_t in = static_cast<size_t>(geo.cin) * geo.in_hw * geo.in_hw;
   const size_t out = static_cast<size_t>(geo.cout) * p.out.h * p.out.w;
   L->x.resize(in);
@@ -172,6 +190,11 @@ void RegisterAll() {
       benchmark::RegisterBenchmark(("conv_fwd/" + L->name + "/" + impl).c_str(), [=](benchmark::State& st) {
         host::SetPortableOnly(portable);
         for (auto _ : st) host::Conv(&L->p, L->x.data(), L->y.data(), L->mask.data(), s);
+        host::SetPortableOnly(false);
+      })->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", kMin);
+      benchmark::RegisterBenchmark(("conv_fwd_tflite/" + L->name + "/" + impl).c_str(), [=](benchmark::State& st) {
+        host::SetPortableOnly(portable);
+        for (auto _ : st) host::Conv(&L->p_tflite, L->x.data(), L->y.data(), L->mask.data(), s);
         host::SetPortableOnly(false);
       })->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", kMin);
       if (!L->first)  // no program computes the image's gradient

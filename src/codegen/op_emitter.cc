@@ -7,6 +7,7 @@
 #include "codegen/op_emitter.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "codegen/c_text.h"
@@ -48,6 +49,11 @@ class OpWriter {
   Result<std::string> TrainParams(const KernelArgs& a, int conv);
   std::string AddParams(const KernelArgs& a, int aux);
   std::string HeadParams(const KernelArgs& a);
+  std::string AuxParams(const std::string& type, const std::string& kind, int aux, const std::string& body);
+  std::string PoolParams(const KernelArgs& a, int aux);
+  std::string MeanParams(const KernelArgs& a, int aux);
+  std::string PadParams(const KernelArgs& a, int aux);
+  static std::string ReshapeDims(const KernelArgs& a);
   Result<std::string> Call(size_t i);
 
   const Program& P;
@@ -55,6 +61,7 @@ class OpWriter {
   const bool profile_;
   std::string params_;
   std::map<int, std::string> conv_names_, train_names_, add_names_;
+  std::set<std::string> aux_names_;
   std::map<int, int> windowed_count_;
   std::string head_name_;
   std::string error_context_;
@@ -93,17 +100,24 @@ Result<std::string> OpWriter::ConvParams(const KernelArgs& a, int conv, const Op
   TTE_ASSIGN_OR_RETURN(std::string bias_i32, Arg(ids.bias_i32, "int32_t", false, "bias"));
   TTE_ASSIGN_OR_RETURN(std::string bias_f32, Arg(ids.bias_f32, "float", false, "master bias"));
   TTE_ASSIGN_OR_RETURN(std::string eff, Arg(ids.eff, "float", false, "eff"));
+  TTE_ASSIGN_OR_RETURN(std::string mult, Arg(ids.mult, "int32_t", false, "multipliers"));
+  TTE_ASSIGN_OR_RETURN(std::string shift, Arg(ids.shift, "int32_t", false, "shifts"));
   params_ += "static const tte_conv_params " + name + " = {  /* " + CommentSafe(b.name) +
              (windowed ? ", " + CommentSafe(windowed->note) : std::string()) + " */\n";
-  params_ += "    .cin = " + std::to_string(cp.cin) + ", .cout = " + std::to_string(cp.cout) +
-             ", .k = " + std::to_string(cp.k) + ", .stride = " + std::to_string(cp.stride) +
-             ", .pad = " + std::to_string(cp.pad) + ", .groups = " + std::to_string(cp.groups) +
-             ", .in_h = " + std::to_string(cp.in_h) + ", .in_w = " + std::to_string(cp.in_w) + ",\n";
+  auto i = [](int32_t v) { return std::to_string(v); };
+  params_ += "    .cin = " + i(cp.cin) + ", .cout = " + i(cp.cout) + ", .groups = " + i(cp.groups) +
+             ", .depthwise = " + i(cp.depthwise) + ", .kh = " + i(cp.kh) + ", .kw = " + i(cp.kw) + ", .sh = " +
+             i(cp.sh) + ", .sw = " + i(cp.sw) + ", .dh = " + i(cp.dh) + ", .dw = " + i(cp.dw) + ",\n";
+  params_ += "    .pad_t = " + i(cp.pad_t) + ", .pad_b = " + i(cp.pad_b) + ", .pad_l = " + i(cp.pad_l) +
+             ", .pad_r = " + i(cp.pad_r) + ", .in_h = " + i(cp.in_h) + ", .in_w = " + i(cp.in_w) + ",\n";
   params_ += "    .in_buf = " + w(cp.in_buf) + ", .out = " + w(cp.out) + ", .out_buf = " + w(cp.out_buf) +
-             ", .x_zero = " + std::to_string(cp.x_zero) + ", .y_zero = " + std::to_string(cp.y_zero) + ",\n";
+             ", .x_zero = " + i(cp.x_zero) + ", .y_zero = " + i(cp.y_zero) + ",\n";
+  params_ += "    .act_min = " + i(cp.act_min) + ", .act_max = " + i(cp.act_max) + ", .requant = " +
+             (cp.requant == TTE_REQUANT_TFLITE ? "TTE_REQUANT_TFLITE" : "TTE_REQUANT_FP32") + ",\n";
   params_ += "    .w = {.frozen = " + frozen + ", .train = " + train + ", .slot = " + slot +
              ", .n_frozen = " + std::to_string(cp.w.n_frozen) + ", .n_train = " + std::to_string(cp.w.n_train) + "},\n";
-  params_ += "    .bias_i32 = " + bias_i32 + ", .bias_f32 = " + bias_f32 + ", .eff = " + eff + "};\n";
+  params_ += "    .bias_i32 = " + bias_i32 + ", .bias_f32 = " + bias_f32 + ", .eff = " + eff + ", .mult = " + mult +
+             ", .shift = " + shift + "};\n";
   if (!windowed) conv_names_[conv] = name;
   return name;
 }
@@ -143,9 +157,58 @@ std::string OpWriter::AddParams(const KernelArgs& a, int aux) {
   params_ += "static const tte_add_params " + name + " = {.n = " + std::to_string(p.n) + ", .z1 = " +
              std::to_string(p.z1) + ", .z2 = " + std::to_string(p.z2) + ", .zy = " + std::to_string(p.zy) +
              ", .s1 = " + FloatLiteral(p.s1) + ", .s2 = " + FloatLiteral(p.s2) + ", .sy = " + FloatLiteral(p.sy) +
+             ", .act_min = " + std::to_string(p.act_min) + ", .act_max = " + std::to_string(p.act_max) +
+             (p.requant == TTE_REQUANT_TFLITE
+                  ? ", .requant = TTE_REQUANT_TFLITE, .left_shift = " + std::to_string(p.left_shift) +
+                        ", .mult1 = " + std::to_string(p.mult1) + ", .shift1 = " + std::to_string(p.shift1) +
+                        ", .mult2 = " + std::to_string(p.mult2) + ", .shift2 = " + std::to_string(p.shift2) +
+                        ", .mult_out = " + std::to_string(p.mult_out) + ", .shift_out = " + std::to_string(p.shift_out)
+                  : std::string(", .requant = TTE_REQUANT_FP32")) +
              "};\n";
   add_names_[aux] = name;
   return name;
+}
+
+// A static const params struct `type name = {body};` defined once per (kind, aux).
+std::string OpWriter::AuxParams(const std::string& type, const std::string& kind, int aux, const std::string& body) {
+  const std::string name = kind + "_" + std::to_string(aux);
+  if (aux_names_.insert(name).second) params_ += "static const " + type + " " + name + " = {" + body + "};\n";
+  return name;
+}
+
+std::string OpWriter::PoolParams(const KernelArgs& a, int aux) {
+  const tte_pool_params& p = a.pool;
+  auto i = [](int32_t v) { return std::to_string(v); };
+  return AuxParams("tte_pool_params", "pool", aux,
+                   ".c = " + i(p.c) + ", .in_h = " + i(p.in_h) + ", .in_w = " + i(p.in_w) + ", .out_h = " + i(p.out_h) +
+                       ", .out_w = " + i(p.out_w) + ", .kh = " + i(p.kh) + ", .kw = " + i(p.kw) + ", .sh = " + i(p.sh) +
+                       ", .sw = " + i(p.sw) + ", .pad_t = " + i(p.pad_t) + ", .pad_l = " + i(p.pad_l) +
+                       ", .act_min = " + i(p.act_min) + ", .act_max = " + i(p.act_max) + ", .requant = " +
+                       (p.requant == TTE_REQUANT_TFLITE ? "TTE_REQUANT_TFLITE" : "TTE_REQUANT_FP32"));
+}
+
+std::string OpWriter::MeanParams(const KernelArgs& a, int aux) {
+  const tte_mean_params& p = a.mean;
+  auto i = [](int32_t v) { return std::to_string(v); };
+  return AuxParams("tte_mean_params", "mean", aux,
+                   ".c = " + i(p.c) + ", .hw = " + i(p.hw) + ", .x_zero = " + i(p.x_zero) + ", .y_zero = " + i(p.y_zero) +
+                       ", .same_quant = " + i(p.same_quant) + ", .mult = " + i(p.mult) + ", .shift = " + i(p.shift) +
+                       ", .s_x = " + FloatLiteral(p.s_x) + ", .s_y = " + FloatLiteral(p.s_y));
+}
+
+std::string OpWriter::PadParams(const KernelArgs& a, int aux) {
+  const tte_pad_params& p = a.pad;
+  auto i = [](int32_t v) { return std::to_string(v); };
+  auto two = [&](const int32_t* v) { return "{" + i(v[0]) + ", " + i(v[1]) + "}"; };
+  return AuxParams("tte_pad_params", "pad", aux,
+                   ".c = " + i(p.c) + ", .h = " + i(p.h) + ", .w = " + i(p.w) + ", .pad_c = " + two(p.pad_c) +
+                       ", .pad_h = " + two(p.pad_h) + ", .pad_w = " + two(p.pad_w) + ", .value = " + i(p.value));
+}
+
+std::string OpWriter::ReshapeDims(const KernelArgs& a) {
+  const ReshapeBinding& r = a.reshape;
+  return std::to_string(r.in_c) + ", " + std::to_string(r.in_h) + ", " + std::to_string(r.in_w) + ", " +
+         std::to_string(r.out_c) + ", " + std::to_string(r.out_h) + ", " + std::to_string(r.out_w);
 }
 
 std::string OpWriter::HeadParams(const KernelArgs& a) {
@@ -197,7 +260,50 @@ Result<std::string> OpWriter::Call(size_t i) {
     case OpCode::kAvgPool: {
       ARG(x, a.in0, "int8_t", false, "input");
       ARG(y, a.out0, "int8_t", true, "output");
-      return "tte_avgpool_s8(" + c_hw + ", " + x + ", " + y + ");";
+      if (!a.pool2d) return "tte_avgpool_s8(" + c_hw + ", " + x + ", " + y + ");";
+      ARG(mask, a.out1, "uint8_t", true, "mask");
+      return "tte_avgpool2d_s8(&" + PoolParams(a, op.aux) + ", " + x + ", " + y + ", " + mask + ");";
+    }
+    case OpCode::kMean: {
+      ARG(x, a.in0, "int8_t", false, "input");
+      ARG(y, a.out0, "int8_t", true, "output");
+      ARG(mask, a.out1, "uint8_t", true, "mask");
+      return "tte_mean_s8(&" + MeanParams(a, op.aux) + ", " + x + ", " + y + ", " + mask + ");";
+    }
+    case OpCode::kPad: {
+      ARG(x, a.in0, "int8_t", false, "input");
+      ARG(y, a.out0, "int8_t", true, "output");
+      return "tte_pad_s8(&" + PadParams(a, op.aux) + ", " + x + ", " + y + ");";
+    }
+    case OpCode::kReshape: {
+      ARG(x, a.in0, "int8_t", false, "input");
+      ARG(y, a.out0, "int8_t", true, "output");
+      return "tte_reshape_hwc_s8(" + ReshapeDims(a) + ", " + x + ", " + y + ");";
+    }
+    case OpCode::kSoftmax: {
+      const tte_softmax_params& sm = a.softmax;
+      ARG(x, a.in0, "int8_t", false, "input");
+      ARG(y, a.out0, "int8_t", true, "output");
+      const std::string name = AuxParams("tte_softmax_params", "softmax", op.aux,
+                                         ".n = " + std::to_string(sm.n) + ", .input_mult = " + std::to_string(sm.input_mult) +
+                                             ", .input_shift = " + std::to_string(sm.input_shift) +
+                                             ", .diff_min = " + std::to_string(sm.diff_min));
+      return "tte_softmax_s8(&" + name + ", " + x + ", " + y + ");";
+    }
+    case OpCode::kMeanBackward: {
+      ARG(g, a.in0, "float", false, "gradient");
+      ARG(dx, a.out0, "float", true, "input gradient");
+      return "tte_mean_backward_f32(&" + MeanParams(a, op.aux) + ", " + g + ", " + dx + ");";
+    }
+    case OpCode::kPadBackward: {
+      ARG(g, a.in0, "float", false, "gradient");
+      ARG(dx, a.out0, "float", true, "input gradient");
+      return "tte_pad_backward_f32(&" + PadParams(a, op.aux) + ", " + g + ", " + dx + ");";
+    }
+    case OpCode::kReshapeBackward: {
+      ARG(g, a.in0, "float", false, "gradient");
+      ARG(dx, a.out0, "float", true, "input gradient");
+      return "tte_reshape_hwc_backward_f32(" + ReshapeDims(a) + ", " + g + ", " + dx + ");";
     }
     case OpCode::kGatherChannels: {
       ARG(sel, a.sel, "uint16_t", false, "saved channels");
@@ -236,6 +342,7 @@ Result<std::string> OpWriter::Call(size_t i) {
     case OpCode::kAvgPoolBackward: {
       ARG(g, a.in0, "float", false, "pooled gradient");
       ARG(dx, a.out0, "float", true, "gradient");
+      if (a.pool2d) return "tte_avgpool2d_backward_f32(&" + PoolParams(a, op.aux) + ", " + g + ", " + dx + ");";
       return "tte_avgpool_backward_f32(" + c_hw + ", " + g + ", " + dx + ");";
     }
     case OpCode::kAddBackward: {

@@ -1,9 +1,11 @@
 // Forward lowering of an ir::Graph (see forward_builder.h).
 #include "compiler/forward_builder.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/limits.h"
+#include "kernels/tte_kernels.h"
 
 namespace tte {
 namespace {
@@ -73,6 +75,10 @@ class Lowering {
 
   Status Conv(const ir::Node& n, int index, const std::string& name);
   Status Add(const ir::Node& n, const std::string& name);
+  Status Mean(const ir::Node& n, const std::string& name);
+  Status Pad(const ir::Node& n, const std::string& name);
+  Status Reshape(const ir::Node& n, const std::string& name);
+  Status Softmax(const ir::Node& n, const std::string& name);
   Status Pool(const ir::Node& n, const std::string& name);
 
   const ir::Graph& g_;
@@ -115,12 +121,21 @@ Status Lowering::Conv(const ir::Node& n, int index, const std::string& name) {
   b.act_min = n.act_min;
   b.act_max = n.act_max;
   b.requant = RequantOf(g_);
-  if (b.requant != kRequantFp32) return Err(n, "TFLite integer requantization is not lowered yet");
   b.w_frozen = FlashTensor(&P_, name + ".weight", DType::kInt8, w.shape, w.as<int8_t>(), static_cast<size_t>(w.numel()));
   b.n_frozen = b.selection_count();
   b.bias_i32 = FlashTensor(&P_, name + ".bias", DType::kInt32, {b.cout}, bias.as<int32_t>(), static_cast<size_t>(b.cout));
   const std::vector<float> eff = EffectiveScales(g_, n);
   b.eff = FlashTensor(&P_, name + ".eff", DType::kFloat32, {b.cout}, eff.data(), eff.size());
+  if (b.requant == kRequantTflite) {
+    // TFLite's Prepare: the effective scale in double from the float32 scales, as a Q31 multiplier and a shift.
+    std::vector<int32_t> mult(static_cast<size_t>(b.cout)), shift(static_cast<size_t>(b.cout));
+    for (size_t o = 0; o < mult.size(); ++o) {
+      const double sw = w.quant.scale[w.quant.scale.size() == 1 ? 0 : o];
+      tte_quantize_multiplier(b.x_scale * sw / b.y_scale, &mult[o], &shift[o]);
+    }
+    b.mult = FlashTensor(&P_, name + ".mult", DType::kInt32, {b.cout}, mult.data(), mult.size());
+    b.shift = FlashTensor(&P_, name + ".shift", DType::kInt32, {b.cout}, shift.data(), shift.size());
+  }
   P_.convs[static_cast<size_t>(index)] = b;
   Op op(OpCode::kConv);
   op.conv = index;
@@ -140,7 +155,6 @@ Status Lowering::Add(const ir::Node& n, const std::string& name) {
   a.act_min = n.act_min;
   a.act_max = n.act_max;
   a.requant = RequantOf(g_);
-  if (a.requant != kRequantFp32) return Err(n, "TFLite integer add is not lowered yet");
   Op op(OpCode::kAdd);
   op.aux = static_cast<int>(P_.adds.size());
   P_.adds.push_back(a);
@@ -163,10 +177,72 @@ Status Lowering::Pool(const ir::Node& n, const std::string& name) {
   p.act_min = n.act_min;
   p.act_max = n.act_max;
   p.requant = RequantOf(g_);
-  if (!p.global || p.requant != kRequantFp32) return Err(n, "only the .pkl's global average pool is lowered yet");
   Op op(OpCode::kAvgPool);
   op.aux = static_cast<int>(P_.pools.size());
   P_.pools.push_back(p);
+  op.ins = {Tensor(n.inputs[0])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Mean(const ir::Node& n, const std::string& name) {
+  const ir::Value& x = g_.value(n.inputs[0]);
+  const ir::Value& y = g_.value(n.outputs[0]);
+  MeanBinding m;
+  m.c = static_cast<int>(x.shape[0]), m.h = static_cast<int>(x.shape[1]), m.w = static_cast<int>(x.shape[2]);
+  m.x_zero = x.quant.zero[0], m.y_zero = y.quant.zero[0];
+  m.x_scale = x.quant.scale[0], m.y_scale = y.quant.scale[0];
+  m.act_min = n.act_min, m.act_max = n.act_max;
+  if (m.act_min != -128 || m.act_max != 127) return Err(n, "a clamped mean is not supported");
+  Op op(OpCode::kMean);
+  op.aux = static_cast<int>(P_.means.size());
+  P_.means.push_back(m);
+  op.ins = {Tensor(n.inputs[0])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Pad(const ir::Node& n, const std::string& name) {
+  const ir::Value& x = g_.value(n.inputs[0]);
+  PadBinding b;
+  b.c = static_cast<int>(x.shape[0]), b.h = static_cast<int>(x.shape[1]), b.w = static_cast<int>(x.shape[2]);
+  const int pads[6] = {n.pad_c[0], n.pad_c[1], n.pad_h[0], n.pad_h[1], n.pad_w[0], n.pad_w[1]};
+  std::copy(pads, pads + 6, b.pad);
+  b.value = g_.value(n.outputs[0]).quant.zero[0];
+  Op op(OpCode::kPad);
+  op.aux = static_cast<int>(P_.pads.size());
+  P_.pads.push_back(b);
+  op.ins = {Tensor(n.inputs[0])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Reshape(const ir::Node& n, const std::string& name) {
+  const std::vector<int64_t>& a = g_.value(n.inputs[0]).shape;
+  const std::vector<int64_t>& b = g_.value(n.outputs[0]).shape;
+  ReshapeBinding r{static_cast<int>(a[0]), static_cast<int>(a[1]), static_cast<int>(a[2]),
+                   static_cast<int>(b[0]), static_cast<int>(b[1]), static_cast<int>(b[2])};
+  Op op(OpCode::kReshape);
+  op.aux = static_cast<int>(P_.reshapes.size());
+  P_.reshapes.push_back(r);
+  op.ins = {Tensor(n.inputs[0])};
+  Emit(std::move(op), n, name);
+  return Status::Ok();
+}
+
+Status Lowering::Softmax(const ir::Node& n, const std::string& name) {
+  const ir::Value& x = g_.value(n.inputs[0]);
+  const ir::Value& y = g_.value(n.outputs[0]);
+  SoftmaxBinding b;
+  b.n = static_cast<int>(x.shape[0]);
+  if (x.numel() != x.shape[0]) return Err(n, "softmax over more than one row");
+  b.beta = 1.0;
+  b.x_scale = x.quant.scale[0], b.x_zero = x.quant.zero[0];
+  b.y_scale = y.quant.scale[0], b.y_zero = y.quant.zero[0];
+  if (b.y_zero != -128 || b.y_scale != 1.0 / 256) return Err(n, "int8 softmax output must have scale 1/256 and zero point -128");
+  Op op(OpCode::kSoftmax);
+  op.aux = static_cast<int>(P_.softmaxes.size());
+  P_.softmaxes.push_back(b);
   op.ins = {Tensor(n.inputs[0])};
   Emit(std::move(op), n, name);
   return Status::Ok();
@@ -229,13 +305,21 @@ Status Lowering::Run() {
         TTE_RETURN_IF_ERROR(Pool(n, name));
         break;
       case ir::OpKind::kReshape:
-        if (!TrivialReshape(g_, n)) return Err(n, "reshapes that move data are not lowered yet");
+        if (!TrivialReshape(g_, n)) {
+          TTE_RETURN_IF_ERROR(Reshape(n, name));
+          break;
+        }
         fg_.tensor_of_value[static_cast<size_t>(n.outputs[0])] = Tensor(n.inputs[0]);  // a view: same bytes
         break;
       case ir::OpKind::kMean:
+        TTE_RETURN_IF_ERROR(Mean(n, name));
+        break;
       case ir::OpKind::kPad:
+        TTE_RETURN_IF_ERROR(Pad(n, name));
+        break;
       case ir::OpKind::kSoftmax:
-        return Err(n, "not lowered yet");
+        TTE_RETURN_IF_ERROR(Softmax(n, name));
+        break;
     }
     const int out = Tensor(n.outputs[0]);
     if (out >= 0)

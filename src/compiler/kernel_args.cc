@@ -16,21 +16,19 @@ Status Need(bool ok, const Program& P, size_t i, const std::string& what) {
 Result<tte_conv_params> ConvParams(const Program& P, size_t i, int conv, ConvTensorIds* ids) {
   TTE_RETURN_IF_ERROR(Need(conv >= 0 && conv < static_cast<int>(P.convs.size()), P, i, "no conv binding " + std::to_string(conv)));
   const ConvBinding& b = P.convs[static_cast<size_t>(conv)];
-  // The kernels take one square kernel, one stride and symmetric padding, the int8 clamp and fp32 requantization.
-  const bool square = b.kh == b.kw && b.sh == b.sw && b.dh == 1 && b.dw == 1 && b.pad_t == b.pad_b && b.pad_l == b.pad_r &&
-                      b.pad_t == b.pad_l;
-  if (!square || b.act_min != -128 || b.act_max != 127 || b.requant != kRequantFp32 || (b.depthwise && b.cout != b.cin))
-    return Unsupported("layer " + b.name + ": its geometry or arithmetic (kernel " + std::to_string(b.kh) + "x" +
-                       std::to_string(b.kw) + ", stride " + std::to_string(b.sh) + "x" + std::to_string(b.sw) +
-                       ", activation range, requantization) is not supported by the kernels yet");
   tte_conv_params p{};
   p.cin = b.cin;
   p.cout = b.cout;
-  p.k = b.kh;
-  p.stride = b.sh;
-  p.pad = b.pad_t;
   p.groups = b.groups;
+  p.depthwise = b.depthwise;
+  p.kh = b.kh, p.kw = b.kw, p.sh = b.sh, p.sw = b.sw, p.dh = b.dh, p.dw = b.dw;
+  p.pad_t = b.pad_t, p.pad_b = b.pad_b, p.pad_l = b.pad_l, p.pad_r = b.pad_r;
   tte_conv_whole(&p, b.in_h, b.in_w);
+  p.act_min = b.act_min;
+  p.act_max = b.act_max;
+  p.requant = b.requant == kRequantTflite ? TTE_REQUANT_TFLITE : TTE_REQUANT_FP32;
+  if (p.requant == TTE_REQUANT_TFLITE && (b.mult < 0 || b.shift < 0 || b.bias_f32 >= 0))
+    return Need(false, P, i, "layer " + b.name + ": TFLite requantization needs multipliers, shifts and an int32 bias");
   p.x_zero = b.x_zero;
   p.y_zero = b.y_zero;
   p.w.n_frozen = b.n_frozen;
@@ -41,6 +39,8 @@ Result<tte_conv_params> ConvParams(const Program& P, size_t i, int conv, ConvTen
   ids->bias_f32 = b.bias_f32;
   ids->bias_i32 = b.bias_f32 >= 0 ? -1 : b.bias_i32;
   ids->eff = b.eff;
+  ids->mult = b.mult;
+  ids->shift = b.shift;
   return p;
 }
 
@@ -120,19 +120,50 @@ Result<KernelArgs> KernelArgsOf(const Program& P, size_t i) {
     case OpCode::kAddBackward: {
       TTE_RETURN_IF_ERROR(aux_in(P.adds.size()));
       const AddBinding& b = P.adds[static_cast<size_t>(op.aux)];
-      if (b.requant != kRequantFp32 || b.act_min != -128 || b.act_max != 127)
-        return Unsupported("op #" + std::to_string(i) + " add: TFLite arithmetic or a fused activation is not supported by the kernels yet");
-      a.add = tte_add_params{b.n, b.z1, b.z2, b.zy, b.s1, b.s2, b.sy};
+      a.add = tte_add_params{};
+      a.add.n = b.n;
+      a.add.z1 = b.z1, a.add.z2 = b.z2, a.add.zy = b.zy;
+      a.add.s1 = b.s1, a.add.s2 = b.s2, a.add.sy = b.sy;
+      a.add.act_min = b.act_min, a.add.act_max = b.act_max;
+      a.add.requant = b.requant == kRequantTflite ? TTE_REQUANT_TFLITE : TTE_REQUANT_FP32;
+      if (a.add.requant == TTE_REQUANT_TFLITE) tte_add_tflite_constants(b.s1d, b.s2d, b.syd, &a.add);
       break;
     }
     case OpCode::kAvgPool:
     case OpCode::kAvgPoolBackward: {
       TTE_RETURN_IF_ERROR(aux_in(P.pools.size()));
       const PoolBinding& b = P.pools[static_cast<size_t>(op.aux)];
-      if (!b.global || b.requant != kRequantFp32)
-        return Unsupported("op #" + std::to_string(i) + " avgpool: windowed or TFLite pooling is not supported by the kernels yet");
       a.c = b.c;
       a.hw = b.in_h * b.in_w;
+      a.pool2d = !(b.global && b.requant == kRequantFp32 && b.act_min == -128 && b.act_max == 127);
+      a.pool = tte_pool_params{b.c, b.in_h, b.in_w, b.out_h, b.out_w, b.kh, b.kw, b.sh, b.sw, b.pad_t, b.pad_l,
+                               b.act_min, b.act_max, b.requant == kRequantTflite ? TTE_REQUANT_TFLITE : TTE_REQUANT_FP32};
+      break;
+    }
+    case OpCode::kMean:
+    case OpCode::kMeanBackward: {
+      TTE_RETURN_IF_ERROR(aux_in(P.means.size()));
+      const MeanBinding& b = P.means[static_cast<size_t>(op.aux)];
+      tte_mean_tflite_init(&a.mean, b.c, b.h * b.w, static_cast<float>(b.x_scale), b.x_zero, static_cast<float>(b.y_scale),
+                           b.y_zero);
+      break;
+    }
+    case OpCode::kPad:
+    case OpCode::kPadBackward: {
+      TTE_RETURN_IF_ERROR(aux_in(P.pads.size()));
+      const PadBinding& b = P.pads[static_cast<size_t>(op.aux)];
+      a.pad = tte_pad_params{b.c, b.h, b.w, {b.pad[0], b.pad[1]}, {b.pad[2], b.pad[3]}, {b.pad[4], b.pad[5]}, b.value};
+      break;
+    }
+    case OpCode::kReshape:
+    case OpCode::kReshapeBackward:
+      TTE_RETURN_IF_ERROR(aux_in(P.reshapes.size()));
+      a.reshape = P.reshapes[static_cast<size_t>(op.aux)];
+      break;
+    case OpCode::kSoftmax: {
+      TTE_RETURN_IF_ERROR(aux_in(P.softmaxes.size()));
+      const SoftmaxBinding& b = P.softmaxes[static_cast<size_t>(op.aux)];
+      tte_softmax_tflite_init(&a.softmax, b.n, b.beta, b.x_scale);
       break;
     }
     case OpCode::kGatherChannels: {
@@ -161,14 +192,6 @@ Result<KernelArgs> KernelArgsOf(const Program& P, size_t i) {
       }
       break;
     }
-    case OpCode::kMean:
-    case OpCode::kPad:
-    case OpCode::kReshape:
-    case OpCode::kSoftmax:
-    case OpCode::kMeanBackward:
-    case OpCode::kPadBackward:
-    case OpCode::kReshapeBackward:
-      return Unsupported(std::string("op #") + std::to_string(i) + " " + OpCodeName(op.code) + ": no kernel yet");
   }
   return a;
 }

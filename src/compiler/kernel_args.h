@@ -17,7 +17,7 @@ namespace tte {
 
 // Pointer fields of tte_conv_params, as tensor ids.
 struct ConvTensorIds {
-  int w_frozen = -1, w_train = -1, slot = -1, bias_i32 = -1, bias_f32 = -1, eff = -1;
+  int w_frozen = -1, w_train = -1, slot = -1, bias_i32 = -1, bias_f32 = -1, eff = -1, mult = -1, shift = -1;
 };
 
 // Pointer fields of tte_conv_train, as tensor ids.
@@ -38,6 +38,12 @@ struct KernelArgs {
   int grad_w = -1, grad_b = -1;  // gradient buffers (non-fused programs)
   tte_add_params add{};        // kAdd, kAddBackward
   tte_head_params head{};      // head ops, kLoss (head.out classes), kApplyUpdate of the head
+  bool pool2d = false;         // kAvgPool(Backward): windowed or TFLite pooling (tte_avgpool2d_*) with `pool`;
+  tte_pool_params pool{};      //   false: the .pkl's global pool (tte_avgpool_s8 over c x hw)
+  tte_mean_params mean{};      // kMean, kMeanBackward
+  tte_pad_params pad{};        // kPad, kPadBackward
+  ReshapeBinding reshape;      // kReshape, kReshapeBackward (in and out dims)
+  tte_softmax_params softmax{};  // kSoftmax
   int c = 0, hw = 0;           // channel-wise kernels: channels and plane size
   int n = 0;                   // kGatherChannels / kConvWeightGrad: trainable rows; kAccumulate: elements
   int sel = -1;                // kGatherChannels: saved-channel table; kConvWeightGrad: selection table

@@ -37,7 +37,8 @@ Status WriteFileAtomic(const std::string& path, const void* data, size_t size) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return NotFound(path + ": cannot create (" + std::strerror(errno) + ")");
-  bool ok = std::fwrite(data, 1, size, f) == size;
+  // fwrite's pointer must not be null even for zero bytes (UBSan nonnull).
+  bool ok = size == 0 || std::fwrite(data, 1, size, f) == size;
   ok = (std::fflush(f) == 0) && ok;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {

@@ -5,10 +5,13 @@
  *   - bias gradient: channel sums, optionally fused with the QAS-SGD update;
  *   - weight gradient of the trainable slice from the saved (selected) input channels, optionally
  *     fused with the update element by element, so no weight-gradient buffer ever exists.
- * Each kernel has a generic loop (the specification) and fast paths for pointwise and depthwise
- * convs that keep exactly the same per-element summation order and the same update order (the input
- * gradient's fast paths block several elements in fp32 registers, each still summed o / kh / kw
- * ascending; tests/kernels/portable_paths_test.cc compares them with the generic loop).
+ * Any geometry of tte_conv_params (rectangular kernels, per-axis stride and dilation, asymmetric padding,
+ * groups, depthwise with a channel multiplier); the requant mode does not matter here (g arrives masked
+ * and scaled). Each kernel has a generic loop (the specification) and fast paths for pointwise and
+ * depthwise convs, gated on the exact conditions they support, that keep exactly the same per-element
+ * summation order and the same update order (the input gradient's fast paths block several elements in
+ * fp32 registers, each still summed o / kh / kw ascending; tests/kernels/portable_paths_test.cc compares
+ * them with the generic loop).
  */
 #include <string.h>
 
@@ -18,30 +21,31 @@
 /* ---------------------------------------------------------------------------- input gradient */
 
 /* acc + the taps of one output-gradient plane go that read input pixel (y, x): sum over (kh, kw) ascending of
- * w[kh][kw] * go[(y + pad - kh) / s][(x + pad - kw) / s] where that division is exact and in range (the
- * reference order of the transposed conv). */
+ * w[kh][kw] * go[(y + pad_t - kh*dh) / sh][(x + pad_l - kw*dw) / sw] where those divisions are exact and in
+ * range (the reference order of the transposed conv). */
 static inline float transposed_taps(const tte_conv_params* p, const int8_t* wr, const float* go, int32_t y, int32_t x,
                                     float acc) {
-  const int32_t k = p->k, s = p->stride, oh = p->out.h, ow = p->out.w;
-  for (int32_t kh = 0; kh < k; ++kh) {
-    const int32_t ny = y + p->pad - kh;
-    if (ny < 0 || ny % s) continue;
-    const int32_t ho = ny / s;
+  const int32_t oh = p->out.h, ow = p->out.w;
+  for (int32_t kh = 0; kh < p->kh; ++kh) {
+    const int32_t ny = y + p->pad_t - kh * p->dh;
+    if (ny < 0 || ny % p->sh) continue;
+    const int32_t ho = ny / p->sh;
     if (ho >= oh) continue;
-    for (int32_t kw = 0; kw < k; ++kw) {
-      const int32_t nx = x + p->pad - kw;
-      if (nx < 0 || nx % s) continue;
-      const int32_t wo = nx / s;
+    for (int32_t kw = 0; kw < p->kw; ++kw) {
+      const int32_t nx = x + p->pad_l - kw * p->dw;
+      if (nx < 0 || nx % p->sw) continue;
+      const int32_t wo = nx / p->sw;
       if (wo >= ow) continue;
-      acc += (float)wr[kh * k + kw] * go[(size_t)ho * (size_t)ow + (size_t)wo];
+      acc += (float)wr[kh * p->kw + kw] * go[(size_t)ho * (size_t)ow + (size_t)wo];
     }
   }
   return acc;
 }
 
+/* The specification: for each dx element, the output channels reading its input channel (o ascending; for
+ * depthwise with multiplier m, o = i*m .. i*m + m - 1), then kh, kw. */
 TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
-  const int32_t kk = p->k * p->k, ipg = p->cin / p->groups, opg = p->cout / p->groups;
-  const int depthwise = p->groups == p->cin && p->cin == p->cout;
+  const int32_t kk = p->kh * p->kw, ipg = p->cin / p->groups, opg = p->cout / p->groups;
   const int32_t oh = p->out.h, ow = p->out.w;
   for (int32_t i = 0; i < p->cin; ++i) {
     const int32_t grp = i / ipg, ii = i % ipg;
@@ -50,7 +54,7 @@ TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, 
         float acc = 0.0f;
         for (int32_t oo = 0; oo < opg; ++oo) {
           const int32_t o = grp * opg + oo;
-          const int8_t* wr = tte_weight_row(&p->w, o, ii, i, kk, depthwise, ipg);
+          const int8_t* wr = tte_weight_row(&p->w, o, ii, i, kk, p->depthwise, ipg);
           acc = transposed_taps(p, wr, g + (size_t)o * (size_t)oh * (size_t)ow, y, x, acc);
         }
         float* d = dx + ((size_t)i * (size_t)p->in_h + (size_t)y) * (size_t)p->in_w + (size_t)x;
@@ -135,24 +139,25 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
   }
 }
 
-/* Depthwise channel, K = p->k, S = p->stride (constants when inlined from bwd_dw_band_run): for each dx
- * row y, the K gradient rows it reads (kh ascending) are laid out in `band` as dense rows of the
- * transposed convolution: band[kh][c] = g[ho][wo] when y + pad - kh = ho * S and c - a = wo * S (a = K - 1 -
- * pad columns on the left) with ho, wo in range, else 0. So every tap is in range: dx[y][x] = sum_{kh, kw}
- * w[kh][kw] * band[kh][x + K - 1 - kw], kh then kw ascending, from +0.0f, where the taps of the generic
- * loop read the same g values in the same order and the others read 0. A zero tap adds w * 0 = +-0 to a
- * sum that is never -0 (it starts at +0 and IEEE addition under round-to-nearest only gives -0 from two -0
- * operands), so the sum equals the one that skips the tap, bit for bit. */
-#define TTE_DW_BAND 384 /* floats (1.5 KB of stack): K rows of in_w + K - 1 */
+/* Depthwise channel (multiplier 1, no dilation), KH, KW, SH, SW = the kernel and strides (constants when
+ * inlined from bwd_dw_band_run): for each dx row y, the KH gradient rows it reads (kh ascending) are laid
+ * out in `band` as dense rows of the transposed convolution: band[kh][c] = g[ho][wo] when
+ * y + pad_t - kh = ho * SH and c - a = wo * SW (a = KW - 1 - pad_l columns on the left) with ho, wo in
+ * range, else 0. So every tap is in range: dx[y][x] = sum_{kh, kw} w[kh][kw] * band[kh][x + KW - 1 - kw], kh
+ * then kw ascending, from +0.0f, where the taps of the generic loop read the same g values in the same
+ * order and the others read 0. A zero tap adds w * 0 = +-0 to a sum that is never -0 (it starts at +0 and
+ * IEEE addition under round-to-nearest only gives -0 from two -0 operands), so the sum equals the one that
+ * skips the tap, bit for bit. */
+#define TTE_DW_BAND 384 /* floats (1.5 KB of stack): KH rows of in_w + KW - 1 */
 
 TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const float* gc, float* dxc, int32_t accumulate,
-                                float* band, const int32_t K, const int32_t S) {
-  const int32_t h = p->in_h, w = p->in_w, oh = p->out.h, ow = p->out.w, a = K - 1 - p->pad, bw = w + K - 1;
+                                float* band, const int32_t KH, const int32_t KW, const int32_t SH, const int32_t SW) {
+  const int32_t h = p->in_h, w = p->in_w, oh = p->out.h, ow = p->out.w, a = KW - 1 - p->pad_l, bw = w + KW - 1;
   for (int32_t y = 0; y < h; ++y) {
-    for (int32_t kh = 0; kh < K; ++kh) {
+    for (int32_t kh = 0; kh < KH; ++kh) {
       float* b = band + (size_t)kh * (size_t)bw;
-      const int32_t ny = y + p->pad - kh;
-      const int32_t ho = ny >= 0 && ny % S == 0 ? ny / S : -1;
+      const int32_t ny = y + p->pad_t - kh;
+      const int32_t ho = ny >= 0 && ny % SH == 0 ? ny / SH : -1;
       if (ho < 0 || ho >= oh) {
         for (int32_t c = 0; c < bw; ++c) b[c] = 0.0f;
         continue;
@@ -160,18 +165,18 @@ TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const
       const float* gr = gc + (size_t)ho * (size_t)ow;
       for (int32_t c = 0; c < bw; ++c) {
         const int32_t nx = c - a;
-        b[c] = (nx >= 0 && nx % S == 0 && nx / S < ow) ? gr[nx / S] : 0.0f;
+        b[c] = (nx >= 0 && nx % SW == 0 && nx / SW < ow) ? gr[nx / SW] : 0.0f;
       }
     }
     float* d = dxc + (size_t)y * (size_t)w;
     int32_t x = 0;
     for (; x + 4 <= w; x += 4) {
       float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-      for (int32_t kh = 0; kh < K; ++kh) {
-        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + K - 1);
-        const float* wr = wf + kh * K;
+      for (int32_t kh = 0; kh < KH; ++kh) {
+        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + KW - 1);
+        const float* wr = wf + kh * KW;
         TTE_UNROLL
-        for (int32_t kw = 0; kw < K; ++kw) {
+        for (int32_t kw = 0; kw < KW; ++kw) {
           const float wv = wr[kw];
           a0 += wv * b[-kw];
           a1 += wv * b[1 - kw];
@@ -193,43 +198,45 @@ TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const
     }
     for (; x < w; ++x) {
       float acc = 0.0f;
-      for (int32_t kh = 0; kh < K; ++kh) {
-        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + K - 1);
-        for (int32_t kw = 0; kw < K; ++kw) acc += wf[kh * K + kw] * b[-kw];
+      for (int32_t kh = 0; kh < KH; ++kh) {
+        const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + KW - 1);
+        for (int32_t kw = 0; kw < KW; ++kw) acc += wf[kh * KW + kw] * b[-kw];
       }
       d[x] = accumulate ? d[x] + acc : acc;
     }
   }
 }
 
-/* The band fast path of one channel, or 0 if it does not apply (padding at most K - 1, the band fits on
- * the stack). */
+/* The band fast path of one channel, or 0 if it does not apply (left padding at most KW - 1, no dilation,
+ * the band fits on the stack). */
 TTE_HOT static int bwd_dw_band_run(const tte_conv_params* p, int32_t c, const float* gc, float* dxc, int32_t accumulate) {
-  const int32_t k = p->k, kk = k * k, s = p->stride;
+  const int32_t kh = p->kh, kw = p->kw, kk = kh * kw, sh = p->sh, sw = p->sw;
   float band[TTE_DW_BAND];
   float wf[64];
-  if (s < 1 || p->pad < 0 || p->pad > k - 1 || kk > 64 || k * (p->in_w + k - 1) > TTE_DW_BAND) return 0;
+  if (p->dh != 1 || p->dw != 1 || sh < 1 || sw < 1 || p->pad_t < 0 || p->pad_l < 0 || p->pad_l > kw - 1 || kk > 64 ||
+      kh * (p->in_w + kw - 1) > TTE_DW_BAND)
+    return 0;
   {
     const int8_t* wr = tte_weight_row(&p->w, c, 0, c, kk, 1, 1);
     for (int32_t t = 0; t < kk; ++t) wf[t] = (float)wr[t];
   }
-  if (k == 3 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 1);
-  else if (k == 5 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 1);
-  else if (k == 7 && s == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 1);
-  else if (k == 3 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 2);
-  else if (k == 5 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 2);
-  else if (k == 7 && s == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 2);
-  else bwd_dw_band(p, wf, gc, dxc, accumulate, band, k, s);
+  const int square = kh == kw && sh == sw;
+  if (square && kh == 3 && sh == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 3, 1, 1);
+  else if (square && kh == 5 && sh == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 5, 1, 1);
+  else if (square && kh == 7 && sh == 1) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 7, 1, 1);
+  else if (square && kh == 3 && sh == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 3, 3, 2, 2);
+  else if (square && kh == 5 && sh == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 5, 5, 2, 2);
+  else if (square && kh == 7 && sh == 2) bwd_dw_band(p, wf, gc, dxc, accumulate, band, 7, 7, 2, 2);
+  else bwd_dw_band(p, wf, gc, dxc, accumulate, band, kh, kw, sh, sw);
   return 1;
 }
 
-/* One channel of a depthwise input gradient (any stride): dx plane from g plane, the reference's order
+/* One channel of a depthwise (multiplier 1) input gradient: dx plane from g plane, the reference's order
  * (kh, then kw, ascending). */
 TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, const float* gc, float* dxc,
                                          int32_t accumulate) {
-  const int32_t k = p->k;
   if (bwd_dw_band_run(p, c, gc, dxc, accumulate)) return;
-  const int8_t* wr = tte_weight_row(&p->w, c, 0, c, k * k, 1, 1);
+  const int8_t* wr = tte_weight_row(&p->w, c, 0, c, p->kh * p->kw, 1, 1);
   for (int32_t y = 0; y < p->in_h; ++y) {
     for (int32_t x = 0; x < p->in_w; ++x) {
       const float acc = transposed_taps(p, wr, gc, y, x, 0.0f);
@@ -240,7 +247,7 @@ TTE_HOT static void bwd_input_dw_channel(const tte_conv_params* p, int32_t c, co
 }
 
 void tte_conv_dw_backward_input_inplace_f32(const tte_conv_params* p, float* buf, float* scratch) {
-  const size_t plane = (size_t)p->in_h * (size_t)p->in_w; /* stride 1: g and dx planes have the same size */
+  const size_t plane = (size_t)p->in_h * (size_t)p->in_w; /* g and dx planes have the same size */
   for (int32_t c = 0; c < p->cin; ++c) {
     bwd_input_dw_channel(p, c, buf + (size_t)c * plane, scratch, 0);
     memcpy(buf + (size_t)c * plane, scratch, plane * sizeof(float));
@@ -248,12 +255,13 @@ void tte_conv_dw_backward_input_inplace_f32(const tte_conv_params* p, float* buf
 }
 
 void tte_conv_backward_input_f32(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
-  if (p->groups == p->cin && p->cin == p->cout && p->groups > 1) {
+  if (p->depthwise && p->cout == p->cin) {
     const size_t in_plane = (size_t)p->in_h * (size_t)p->in_w, out_plane = (size_t)p->out.h * (size_t)p->out.w;
     for (int32_t c = 0; c < p->cin; ++c) bwd_input_dw_channel(p, c, g + (size_t)c * out_plane, dx + (size_t)c * in_plane, accumulate);
     return;
   }
-  if (p->k == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1)
+  if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_t == 0 && p->pad_b == 0 && p->pad_l == 0 &&
+      p->pad_r == 0 && p->groups == 1 && !p->depthwise)
     bwd_input_pointwise(p, g, dx, accumulate);
   else
     bwd_input_generic(p, g, dx, accumulate);
@@ -276,15 +284,15 @@ void tte_conv_bias_grad_f32(int32_t c, int32_t hw, const float* g, float* db, co
 
 /* ---------------------------------------------------------------------------- weight gradient */
 
-/* dW for one (output channel o / gradient plane go, saved input plane xj, kh, kw). */
+/* dW for one (output channel o / gradient plane go, saved input plane xj, kh, kw): ho, wo ascending. */
 TTE_HOT static float weight_grad_element(const tte_conv_params* p, const float* go, const int8_t* xj, int32_t kh,
-                                 int32_t kw) {
+                                         int32_t kw) {
   float acc = 0.0f;
   for (int32_t ho = 0; ho < p->out.h; ++ho) {
-    const int32_t y = ho * p->stride - p->pad + kh;
+    const int32_t y = ho * p->sh - p->pad_t + kh * p->dh;
     if (y < 0 || y >= p->in_h) continue;
     for (int32_t wo = 0; wo < p->out.w; ++wo) {
-      const int32_t x = wo * p->stride - p->pad + kw;
+      const int32_t x = wo * p->sw - p->pad_l + kw * p->dw;
       if (x < 0 || x >= p->in_w) continue;
       acc += go[(size_t)ho * (size_t)p->out.w + (size_t)wo] *
              (float)((int32_t)xj[(size_t)y * (size_t)p->in_w + (size_t)x] - p->x_zero);
@@ -300,7 +308,7 @@ static void emit(float v, int32_t idx, int32_t o, float* dw, const tte_sgd* opt,
     dw[idx] += v;
 }
 
-TTE_HOT static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g, float* dw,
+TTE_HOT TTE_OUTLINE static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g, float* dw,
                                   const tte_sgd* opt, const tte_conv_train* t) {
   const int32_t hw = p->in_h * p->in_w;
   float acc[TTE_BWD_TILE];
@@ -321,19 +329,20 @@ TTE_HOT static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, c
 
 void tte_conv_weight_grad_f32(const tte_conv_params* p, int32_t n, const uint16_t* sel, const int8_t* xs,
                               const float* g, float* dw, const tte_sgd* opt, const tte_conv_train* t) {
-  const int32_t k = p->k, kk = k * k, hw_in = p->in_h * p->in_w, hw_out = p->out.h * p->out.w;
-  const int depthwise = p->groups == p->cin && p->cin == p->cout && p->groups > 1;
-  if (depthwise) {
+  const int32_t KH = p->kh, KW = p->kw, kk = KH * KW, hw_in = p->in_h * p->in_w, hw_out = p->out.h * p->out.w;
+  if (p->depthwise) {
+    /* row j: output channel sel[j] (g plane), its input channel's saved plane xs[j] */
     for (int32_t j = 0; j < n; ++j) {
       const int32_t c = sel[j];
       const float* gc = g + (size_t)c * (size_t)hw_out;
       const int8_t* xj = xs + (size_t)j * (size_t)hw_in;
-      for (int32_t kh = 0; kh < k; ++kh)
-        for (int32_t kw = 0; kw < k; ++kw) emit(weight_grad_element(p, gc, xj, kh, kw), j * kk + kh * k + kw, c, dw, opt, t);
+      for (int32_t kh = 0; kh < KH; ++kh)
+        for (int32_t kw = 0; kw < KW; ++kw) emit(weight_grad_element(p, gc, xj, kh, kw), j * kk + kh * KW + kw, c, dw, opt, t);
     }
     return;
   }
-  if (k == 1 && p->stride == 1 && p->pad == 0 && p->groups == 1) {
+  if (KH == 1 && KW == 1 && p->sh == 1 && p->sw == 1 && p->pad_t == 0 && p->pad_b == 0 && p->pad_l == 0 &&
+      p->pad_r == 0 && p->groups == 1) {
     weight_grad_pointwise(p, n, xs, g, dw, opt, t);
     return;
   }
@@ -346,9 +355,9 @@ void tte_conv_weight_grad_f32(const tte_conv_params* p, int32_t n, const uint16_
     const int8_t* xg = xs + (size_t)(p->groups > 1 ? (o / opg) * n : 0) * (size_t)hw_in;
     for (int32_t j = 0; j < n; ++j) {
       const int8_t* xj = xg + (size_t)j * (size_t)hw_in;
-      for (int32_t kh = 0; kh < k; ++kh)
-        for (int32_t kw = 0; kw < k; ++kw)
-          emit(weight_grad_element(p, go, xj, kh, kw), (o * n + j) * kk + kh * k + kw, o, dw, opt, t);
+      for (int32_t kh = 0; kh < KH; ++kh)
+        for (int32_t kw = 0; kw < KW; ++kw)
+          emit(weight_grad_element(p, go, xj, kh, kw), (o * n + j) * kk + kh * KW + kw, o, dw, opt, t);
     }
   }
 }

@@ -168,6 +168,8 @@ Status Executor::Prepare() {
     a.conv.bias_i32 = reinterpret_cast<const int32_t*>(Data(c.bias_i32));
     a.conv.bias_f32 = f32(c.bias_f32);
     a.conv.eff = f32(c.eff);
+    a.conv.mult = reinterpret_cast<const int32_t*>(Data(c.mult));
+    a.conv.shift = reinterpret_cast<const int32_t*>(Data(c.shift));
     const TrainTensorIds& t = a.train_ids;
     a.train.sel = reinterpret_cast<const uint16_t*>(Data(t.sel));
     a.train.qas_w = f32(t.qas_w);
@@ -233,7 +235,26 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
                    static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1));
         break;
       case OpCode::kAvgPool:
-        tte_avgpool_s8(a.c, a.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
+        if (a.pool2d)
+          tte_avgpool2d_s8(&a.pool, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0),
+                           static_cast<uint8_t*>(p.out1));
+        else
+          tte_avgpool_s8(a.c, a.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
+        break;
+      case OpCode::kMean:
+        tte_mean_s8(&a.mean, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0), static_cast<uint8_t*>(p.out1));
+        break;
+      case OpCode::kPad:
+        tte_pad_s8(&a.pad, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
+        break;
+      case OpCode::kReshape: {
+        const ReshapeBinding& r = a.reshape;
+        tte_reshape_hwc_s8(r.in_c, r.in_h, r.in_w, r.out_c, r.out_h, r.out_w, static_cast<const int8_t*>(p.in0),
+                           static_cast<int8_t*>(p.out0));
+        break;
+      }
+      case OpCode::kSoftmax:
+        tte_softmax_s8(&a.softmax, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
         break;
       case OpCode::kGatherChannels:
         tte_gather_channels_s8(a.n, p.sel, a.hw, static_cast<const int8_t*>(p.in0), static_cast<int8_t*>(p.out0));
@@ -250,8 +271,23 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
                           static_cast<const float*>(p.in1), static_cast<float*>(p.out0), p.hgW, p.hgb);
         break;
       case OpCode::kAvgPoolBackward:
-        tte_avgpool_backward_f32(a.c, a.hw, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
+        if (a.pool2d)
+          tte_avgpool2d_backward_f32(&a.pool, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
+        else
+          tte_avgpool_backward_f32(a.c, a.hw, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
         break;
+      case OpCode::kMeanBackward:
+        tte_mean_backward_f32(&a.mean, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
+        break;
+      case OpCode::kPadBackward:
+        tte_pad_backward_f32(&a.pad, static_cast<const float*>(p.in0), static_cast<float*>(p.out0));
+        break;
+      case OpCode::kReshapeBackward: {
+        const ReshapeBinding& r = a.reshape;
+        tte_reshape_hwc_backward_f32(r.in_c, r.in_h, r.in_w, r.out_c, r.out_h, r.out_w, static_cast<const float*>(p.in0),
+                                     static_cast<float*>(p.out0));
+        break;
+      }
       case OpCode::kAddBackward:
         tte_add_backward_f32(&a.add, static_cast<float*>(p.in0), static_cast<const uint8_t*>(p.in1),
                              static_cast<float*>(p.out0), a.accumulate, static_cast<float*>(p.out1));
@@ -284,14 +320,6 @@ void Executor::RunOps(size_t begin, size_t end, int label) {
         else
           tte_head_apply_update(&a.head, opt, p.hW, p.hb, p.hmW, p.hmb, p.hgW, p.hgb);
         break;
-      case OpCode::kMean:
-      case OpCode::kPad:
-      case OpCode::kReshape:
-      case OpCode::kSoftmax:
-      case OpCode::kMeanBackward:
-      case OpCode::kPadBackward:
-      case OpCode::kReshapeBackward:
-        break;  // KernelArgsOf refuses them until their kernels exist
     }
   }
 }

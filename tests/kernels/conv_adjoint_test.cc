@@ -2,7 +2,9 @@
 //   - adjoint identities of the linear part acc = conv(x - x_zero, W), in double precision:
 //       <conv(x), g> == <x - x_zero, conv_backward_input(g)>     (input gradient is the transpose)
 //       <conv_W(x), g> == <W, conv_weight_grad(g)>                 (weight gradient, trainable slice)
-//     for pointwise, depthwise (strides 1/2, k 1..7, padding), dense and grouped convs, with plain and split
+//     for pointwise, depthwise (strides 1/2, k 1..7, padding), dense and grouped convs, and for any geometry
+//     (rectangular kernels, per-axis strides, dilation, asymmetric pads, depthwise multipliers; FP32 or
+//     TFLITE forward), with plain and split
 //     weights (random slot maps, random row order, the selection list of the trainable rows). With small
 //     integer data every fp32 sum is exact, so the identities hold exactly; with real-valued gradients
 //     they hold to fp32 rounding.
@@ -75,7 +77,7 @@ bool CheckAdjoint(ConvSpec spec, std::mt19937& rng, bool integer_grad, bool weig
 
   if (!weights_too) return true;
   // Weight gradient of the trainable slice: the train rows in row order (split), else every channel.
-  const int32_t kk = spec.k * spec.k, S = spec.selection_channels();
+  const int32_t kk = spec.kk(), S = spec.selection_channels();
   std::vector<uint16_t> sel = c.train_sel;
   const std::vector<int8_t>* slice = &c.train;
   if (!spec.split) {
@@ -85,8 +87,12 @@ bool CheckAdjoint(ConvSpec spec, std::mt19937& rng, bool integer_grad, bool weig
   }
   const int32_t n = static_cast<int32_t>(sel.size());
   const size_t plane = static_cast<size_t>(spec.h) * spec.w;
+  // Saved planes: the selected input channels (depthwise: the input channel of each selected output channel).
+  std::vector<uint16_t> in_ch = sel;
+  if (spec.depthwise())
+    for (uint16_t& ch : in_ch) ch = static_cast<uint16_t>(ch / spec.multiplier());
   std::vector<int8_t> xs(static_cast<size_t>(n) * plane);
-  tte_gather_channels_s8(n, sel.data(), static_cast<int32_t>(plane), c.x.data(), xs.data());
+  tte_gather_channels_s8(n, in_ch.data(), static_cast<int32_t>(plane), c.x.data(), xs.data());
   std::vector<float> dw(slice->size(), 0.0f);
   if (n > 0) tte_conv_weight_grad_f32(&c.params, n, sel.data(), xs.data(), g.data(), dw.data(), nullptr, nullptr);
   double wrhs = 0;
@@ -111,6 +117,25 @@ void Sweep(ConvSpec (*random)(std::mt19937&), bool weights_too, int iterations) 
 }
 
 TEST(ConvAdjoint, PointwiseBackwardKernelsAreTransposes) { Sweep(RandomPointwise, true, TestIterations(150)); }
+
+// Any geometry (rectangular kernels, per-axis strides and dilations, asymmetric pads, depthwise multipliers),
+// the forward in either requant mode (with small values both are the identity on the accumulator).
+template <ConvSpec (*kRandom)(std::mt19937&)>
+ConvSpec EitherMode(std::mt19937& rng) {
+  ConvSpec s = kRandom(rng);
+  s.requant = std::bernoulli_distribution(0.5)(rng) ? TTE_REQUANT_TFLITE : TTE_REQUANT_FP32;
+  return s;
+}
+TEST(ConvAdjoint, GeneralDepthwiseBackwardKernelsAreTransposes) {
+  Sweep(EitherMode<RandomGeneralDepthwise>, true, TestIterations(150));
+}
+TEST(ConvAdjoint, GeneralDenseBackwardKernelsAreTransposes) { Sweep(EitherMode<RandomGeneralDense>, true, TestIterations(150)); }
+TEST(ConvAdjoint, GeneralPointwiseBackwardKernelsAreTransposes) {
+  Sweep(EitherMode<RandomGeneralPointwise>, true, TestIterations(100));
+}
+TEST(ConvAdjoint, GeneralGroupedInputGradientIsTranspose) {
+  Sweep(EitherMode<RandomGeneralGrouped>, false, TestIterations(100));
+}
 TEST(ConvAdjoint, DepthwiseBackwardKernelsAreTransposes) { Sweep(RandomDepthwise, true, TestIterations(150)); }
 TEST(ConvAdjoint, DenseBackwardKernelsAreTransposes) { Sweep(RandomDense, true, TestIterations(100)); }
 TEST(ConvAdjoint, GroupedInputGradientIsTranspose) { Sweep(RandomGrouped, false, TestIterations(100)); }
@@ -172,7 +197,10 @@ TEST(ConvSpec, RequantRoundsHalfToEvenAndMasksExactlyTheClampedOutputs) {
   const int32_t bias = 0;
   const float eff = 0.5f;
   tte_conv_params p{};
-  p.cin = p.cout = p.k = p.stride = p.groups = 1;
+  p.cin = p.cout = p.groups = 1;
+  p.kh = p.kw = p.sh = p.sw = p.dh = p.dw = 1;
+  p.act_min = -128;
+  p.act_max = 127;
   std::vector<int8_t> x = {5, 7, -5, -7, 1, -1, 127, -128};
   tte_conv_whole(&p, 1, static_cast<int32_t>(x.size()));
   p.w.frozen = &w;

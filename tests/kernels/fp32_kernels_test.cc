@@ -171,7 +171,14 @@ TEST(MaskScale, MatchesItsDefinition) {
 TEST(AddBackward, MatchesItsDefinition) {
   std::mt19937 rng(TestSeed());
   const int32_t n = 45;
-  tte_add_params p{n, 3, -7, 11, 0.031f, 0.047f, 0.059f};
+  tte_add_params p{};
+  p.n = n;
+  p.z1 = 3;
+  p.z2 = -7;
+  p.zy = 11;
+  p.s1 = 0.031f;
+  p.s2 = 0.047f;
+  p.sy = 0.059f;
   std::vector<float> g(n), gx1_init(n);
   FillGradient(rng, &g);
   FillGradient(rng, &gx1_init);

@@ -143,7 +143,7 @@ std::string HostKernelTester::TestWeightGrad(std::mt19937& rng) const {
   ConvCase c(spec_, rng);
   const ConvSpec& s = c.spec();
   const tte_conv_params& p = c.params;
-  const int32_t kk = s.k * s.k, S = s.selection_channels();
+  const int32_t kk = s.kk(), S = s.selection_channels();
   // A random selection (random order) of 1..S channels, and their saved input planes.
   std::vector<uint16_t> sel(static_cast<size_t>(S));
   for (int32_t i = 0; i < S; ++i) sel[i] = static_cast<uint16_t>(i);

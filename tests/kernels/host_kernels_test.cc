@@ -1,6 +1,8 @@
 // Host kernels (src/kernels/host) against the portable kernels: randomized sweeps over shapes, strides,
 // padding, zero points, split weights, masks, accumulation, bias kinds and update modes, asserting bit
-// equality (HostKernelTester); the real mcunet-5fps layer geometries; fallbacks; and fault injection
+// equality (HostKernelTester), on the .pkl models' square geometry and on any geometry (rectangular kernels,
+// per-axis strides, dilation, asymmetric pads, depthwise multipliers) with narrow activation ranges and the
+// TFLITE requantization; the real mcunet-5fps layer geometries; fallbacks; and fault injection
 // proving that the sweeps catch realistic mistakes (an FMA, a reordered sum, an integer bias add, an
 // off-by-one mask, a swapped update order). Failures print the case and how to replay the seed.
 #include <gtest/gtest.h>
@@ -97,6 +99,32 @@ TEST(HostConvS8, DepthwiseInPlaceMatchesPortable) {
 }
 TEST(HostConvS8, GroupedConvFallsBackToPortable) { Sweep(TestIterations(50), Forward(RandomGrouped, "portable")); }
 
+// A spec of `random` with a random activation range and requant mode.
+template <ConvSpec (*kRandom)(std::mt19937&)>
+ConvSpec WithArithmetic(std::mt19937& rng) {
+  ConvSpec s = kRandom(rng);
+  RandomizeArithmetic(rng, &s);
+  return s;
+}
+
+TEST(HostConvS8, PointwiseTfliteAndRangesMatchPortable) {
+  Sweep(TestIterations(300), Forward(WithArithmetic<RandomPointwise>, "pointwise_avx2"));
+}
+TEST(HostConvS8, GeneralDepthwiseMatchesPortable) {
+  Sweep(TestIterations(400), Forward(WithArithmetic<RandomGeneralDepthwise>, "direct_avx2"));
+}
+TEST(HostConvS8, GeneralDenseMatchesPortable) {
+  Sweep(TestIterations(300), [](std::mt19937& rng, std::string* what) {
+    const ConvSpec s = WithArithmetic<RandomGeneralDense>(rng);
+    const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pad_t + s.pad_b + s.pad_l + s.pad_r == 0;
+    *what = s.ToString();
+    return HostKernelTester().spec(s).mask(Chance(rng, 0.7)).expect_impl(pointwise ? "pointwise_avx2" : "direct_avx2").TestForward(rng);
+  });
+}
+TEST(HostConvS8, GeneralGroupedFallsBackToPortable) {
+  Sweep(TestIterations(50), Forward(WithArithmetic<RandomGeneralGrouped>, "portable"));
+}
+
 // Where the kernel headers have the output buffer window (patch-based execution), the y buffer holds `out`.
 template <typename P>
 void OutBufIsOut(P* p) {
@@ -159,18 +187,17 @@ TEST(HostKernels, Mcunet5fpsLayerGeometriesMatchPortable) {
     ConvSpec s;
     s.cin = g.cin;
     s.cout = g.cout;
-    s.k = g.k;
-    s.stride = g.stride;
-    s.pad = g.k / 2;
+    s.Square(g.k, g.stride, g.k / 2);
     s.groups = (g.k > 1 && g.cin == g.cout) ? g.cin : 1;
+    s.dwise = s.groups > 1;
     s.h = s.w = g.side;
     s.x_zero = -128;
     s.y_zero = std::uniform_int_distribution<int32_t>(-128, 127)(rng);
     s.split = std::bernoulli_distribution(0.5)(rng);
     s.bias = BiasKind::kI32Saturated;
-    const char* fwd = s.k == 1 ? "pointwise_avx2" : "direct_avx2";
-    const char* bwd = s.k == 1 ? "pointwise_avx2" : s.groups > 1 ? "depthwise_avx2" : "portable";
-    const char* wg = s.k == 1 ? "pointwise_avx2" : s.groups > 1 ? "depthwise_avx2" : "portable";
+    const char* fwd = g.k == 1 ? "pointwise_avx2" : "direct_avx2";
+    const char* bwd = g.k == 1 ? "pointwise_avx2" : s.groups > 1 ? "depthwise_avx2" : "portable";
+    const char* wg = g.k == 1 ? "pointwise_avx2" : s.groups > 1 ? "depthwise_avx2" : "portable";
     ASSERT_EQ(HostKernelTester().spec(s).mask(true).expect_impl(fwd).TestForward(rng), "") << s.ToString();
     ASSERT_EQ(HostKernelTester().spec(s).accumulate(true).expect_impl(bwd).TestBackwardInput(rng), "") << s.ToString();
     ASSERT_EQ(HostKernelTester().spec(s).update(UpdateMode::kDeviceStochastic).expect_impl(wg).TestWeightGrad(rng), "")
@@ -189,7 +216,7 @@ TEST(HostConvBackwardInput, DepthwiseMatchesPortable) {
 TEST(HostConvBackwardInput, DepthwiseInPlaceMatchesPortable) {
   Sweep(TestIterations(300), [](std::mt19937& rng, std::string* what) {
     ConvSpec s = RandomDepthwise(rng);
-    const bool same_size = s.stride == 1 && s.k % 2 == 1 && s.pad == s.k / 2;
+    const bool same_size = s.sh == 1 && s.kh % 2 == 1 && s.pad_t == s.kh / 2;
     *what = s.ToString() + " in place";
     // Only stride-1 "same" convs have an in-place input gradient; the others must decline.
     return HostKernelTester().spec(s).expect_impl(same_size ? "depthwise_avx2" : "portable").TestBackwardInputInPlace(rng);
@@ -198,6 +225,18 @@ TEST(HostConvBackwardInput, DepthwiseInPlaceMatchesPortable) {
 TEST(HostConvBackwardInput, InfiniteGradientsMatchPortable) {
   Sweep(TestIterations(100), BackwardInput(RandomDepthwise, "depthwise_avx2", true));
   Sweep(TestIterations(100), BackwardInput(RandomPointwise, "pointwise_avx2", true));
+}
+TEST(HostConvBackwardInput, GeneralDepthwiseMatchesPortable) {
+  Sweep(TestIterations(400), [](std::mt19937& rng, std::string* what) {
+    const ConvSpec s = RandomGeneralDepthwise(rng);
+    // The fast path's conditions (DepthwiseBwdInputApplies): multiplier 1, no dilation, strides <= 2, the
+    // leading pads within the kernel.
+    const bool fast = s.multiplier() == 1 && s.dh == 1 && s.dw == 1 && s.sh <= 2 && s.sw <= 2 && s.pad_t <= s.kh - 1 &&
+                      s.pad_l <= s.kw - 1;
+    const bool acc = Chance(rng, 0.5);
+    *what = s.ToString() + " accumulate=" + std::to_string(acc);
+    return HostKernelTester().spec(s).accumulate(acc).expect_impl(fast ? "depthwise_avx2" : "portable").TestBackwardInput(rng);
+  });
 }
 TEST(HostConvBackwardInput, DenseAndGroupedFallBackToPortable) {
   Sweep(TestIterations(50), BackwardInput(RandomDense, "portable"));
@@ -211,6 +250,9 @@ TEST(HostConvWeightGrad, PointwiseMatchesPortableInEveryUpdateMode) {
 }
 TEST(HostConvWeightGrad, DepthwiseMatchesPortableInEveryUpdateMode) {
   for (UpdateMode m : kAllModes) Sweep(TestIterations(60), WeightGrad(RandomDepthwise, "depthwise_avx2", m));
+}
+TEST(HostConvWeightGrad, GeneralDepthwiseMatchesPortableInEveryUpdateMode) {
+  for (UpdateMode m : kAllModes) Sweep(TestIterations(50), WeightGrad(RandomGeneralDepthwise, "depthwise_avx2", m));
 }
 TEST(HostConvWeightGrad, NonFiniteGradientsMatchPortable) {
   // The depthwise fast path declines (its zero padding is exact only for finite gradients).

@@ -229,7 +229,7 @@ TEST(SgdFused, FusedWeightAndBiasUpdatesEqualBuffersThenApply) {
     ConvSpec s = it % 2 ? RandomDepthwise(rng) : RandomPointwise(rng);
     s.split = false;
     ConvCase c(s, rng);
-    const int32_t kk = s.k * s.k, S = s.selection_channels(), n = S;
+    const int32_t kk = s.kk(), S = s.selection_channels(), n = S;
     std::vector<uint16_t> sel(static_cast<size_t>(n));
     for (int32_t j = 0; j < n; ++j) sel[j] = static_cast<uint16_t>(j);
     std::vector<float> g(c.out_elems());

@@ -6,13 +6,14 @@
 // exactly this sequence of IEEE operations per element and vectorize only across dx elements:
 //   pointwise: 4 input channels x 3 vectors of pixels per tile; o ascending is the inner loop of every
 //              tile, so each lane sees the portable order (weights re-packed per call as fp32 [i][o]).
-//   depthwise: the transposed conv as a stride-1 correlation over a zero-padded, zero-inserted gradient
-//              plane Gq (g[ho][wo] at row T + s*ho, column T + s*wo, T = k - 1 - pad), flattened so that
-//              every tap (kh, kw) is one constant offset; taps run kh, kw ascending for every lane.
-//              A tap the portable kernel skips (out of range, or not on the stride grid) reads a zero:
-//              acc + w*0 == acc exactly, because w is finite (int8), so w*0 is +-0, and acc is never -0
-//              (it starts at +0, and x + y is -0 only if both are -0). Stride 2 therefore costs 4x the
-//              taps of the portable kernel but stays exact.
+//   depthwise: (multiplier 1, no dilation, pad_t <= kh - 1, pad_l <= kw - 1, strides 1 or 2) the transposed
+//              conv as a stride-1 correlation over a zero-padded, zero-inserted gradient plane Gq
+//              (g[ho][wo] at row Tr + sh*ho, column Tc + sw*wo, Tr = kh - 1 - pad_t, Tc = kw - 1 - pad_l),
+//              flattened so that every tap (kh, kw) is one constant offset; taps run kh, kw ascending for
+//              every lane. A tap the portable kernel skips (out of range, or not on the stride grid) reads
+//              a zero: acc + w*0 == acc exactly, because w is finite (int8), so w*0 is +-0, and acc is
+//              never -0 (it starts at +0, and x + y is -0 only if both are -0). Stride 2 therefore costs
+//              up to 4x the taps of the portable kernel but stays exact.
 #include <algorithm>
 #include <cstring>
 
@@ -25,30 +26,33 @@ namespace {
 constexpr int kMi = 4;  // input channels per pointwise tile
 
 struct DwGeom {
-  int32_t k = 0, s = 1, h = 0, w = 0, oh = 0, ow = 0, t = 0;
+  int32_t kh = 0, kw = 0, sh = 1, sw = 1, h = 0, w = 0, oh = 0, ow = 0, tr = 0, tc = 0;
   size_t qw = 0, qh = 0, nvp = 0, plane = 0;
 };
 
 DwGeom MakeDwGeom(const tte_conv_params& p) {
   DwGeom g;
-  g.k = p.k;
-  g.s = p.stride;
+  g.kh = p.kh;
+  g.kw = p.kw;
+  g.sh = p.sh;
+  g.sw = p.sw;
   g.h = p.in_h;
   g.w = p.in_w;
   g.oh = p.out.h;
   g.ow = p.out.w;
-  g.t = p.k - 1 - p.pad;
-  const size_t k1 = static_cast<size_t>(p.k - 1);
-  g.qw = static_cast<size_t>(p.in_w) + k1;
-  g.qh = static_cast<size_t>(p.in_h) + k1;
+  g.tr = p.kh - 1 - p.pad_t;
+  g.tc = p.kw - 1 - p.pad_l;
+  const size_t kh1 = static_cast<size_t>(p.kh - 1), kw1 = static_cast<size_t>(p.kw - 1);
+  g.qw = static_cast<size_t>(p.in_w) + kw1;
+  g.qh = static_cast<size_t>(p.in_h) + kh1;
   g.nvp = RoundUp((static_cast<size_t>(p.in_h) - 1) * g.qw + static_cast<size_t>(p.in_w), 8);
-  g.plane = RoundUp(std::max(g.qh * g.qw, g.nvp + k1 * g.qw + k1), 8);
+  g.plane = RoundUp(std::max(g.qh * g.qw, g.nvp + kh1 * g.qw + kw1), 8);
   return g;
 }
 
 size_t CarveDw(const DwGeom& g, uint8_t* base, float** gq, float** v, float** wts, size_t** off) {
   Carver c(base);
-  const size_t kk = static_cast<size_t>(g.k) * static_cast<size_t>(g.k);
+  const size_t kk = static_cast<size_t>(g.kh) * static_cast<size_t>(g.kw);
   *gq = c.Take<float>(g.plane);
   *v = c.Take<float>(g.nvp + 8);  // + 8: the row copies read whole vectors
   *wts = c.Take<float>(kk);
@@ -75,8 +79,9 @@ size_t PointwiseBwdInputScratchBytes(const tte_conv_params& p) {
 }
 
 bool DepthwiseBwdInputApplies(const tte_conv_params& p) {
-  return IsWhole(p) && IsDepthwise(p) && (p.stride == 1 || p.stride == 2) && p.k >= 1 && p.pad >= 0 &&
-         p.pad <= p.k - 1 && p.in_h >= 1 && p.in_w >= 1 && p.out.h >= 1 && p.out.w >= 1;
+  return IsWhole(p) && SaneGeometry(p) && IsDepthwiseMult1(p) && p.dh == 1 && p.dw == 1 && p.sh <= 2 &&
+         p.sw <= 2 && p.pad_t <= p.kh - 1 && p.pad_l <= p.kw - 1 && p.in_h >= 1 && p.in_w >= 1 && p.out.h >= 1 &&
+         p.out.w >= 1;
 }
 
 size_t DepthwiseBwdInputScratchBytes(const tte_conv_params& p) {
@@ -151,7 +156,7 @@ TTE_AVX2 void PwRun(const tte_conv_params& p, const float* g, float* dx, int32_t
 // V[q] = sum_{kh, kw ascending} w[kh][kw] * Gq[q + off(kh, kw)] for q in [0, nvp).
 template <bool kFma>
 TTE_AVX2 void DwAccumulate(const DwGeom& g, const float* gq, const float* wts, const size_t* off, float* v) {
-  const size_t kk = static_cast<size_t>(g.k) * static_cast<size_t>(g.k);
+  const size_t kk = static_cast<size_t>(g.kh) * static_cast<size_t>(g.kw);
   size_t q = 0;
   for (; q + 32 <= g.nvp; q += 32) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
@@ -182,18 +187,19 @@ TTE_AVX2 void DwRun(const tte_conv_params& p, const float* g, float* dx, int32_t
   float *gq, *v, *wts;
   size_t* off;
   CarveDw(gm, scratch, &gq, &v, &wts, &off);
-  const int32_t k = p.k;
-  for (int32_t kh = 0; kh < k; ++kh)
-    for (int32_t kw = 0; kw < k; ++kw)
-      off[kh * k + kw] = static_cast<size_t>(k - 1 - kh) * gm.qw + static_cast<size_t>(k - 1 - kw);
-  const size_t kk = static_cast<size_t>(k) * static_cast<size_t>(k);
+  const int32_t kh_n = p.kh, kw_n = p.kw;
+  for (int32_t kh = 0; kh < kh_n; ++kh)
+    for (int32_t kw = 0; kw < kw_n; ++kw)
+      off[kh * kw_n + kw] = static_cast<size_t>(kh_n - 1 - kh) * gm.qw + static_cast<size_t>(kw_n - 1 - kw);
+  const size_t kk = static_cast<size_t>(kh_n) * static_cast<size_t>(kw_n);
   const size_t in_plane = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
   const size_t out_plane = static_cast<size_t>(p.out.h) * static_cast<size_t>(p.out.w);
   const size_t w = static_cast<size_t>(p.in_w), ow = static_cast<size_t>(p.out.w);
-  const size_t t = static_cast<size_t>(gm.t), s = static_cast<size_t>(gm.s);
+  const size_t tr = static_cast<size_t>(gm.tr), tc = static_cast<size_t>(gm.tc);
+  const size_t sh = static_cast<size_t>(gm.sh), sw = static_cast<size_t>(gm.sw);
   // Rows / columns of g that land inside Gq (the others are never read by the portable kernel either).
-  const size_t rows = std::min(static_cast<size_t>(p.out.h), (gm.qh - t + s - 1) / s);
-  const size_t cols = std::min(ow, (gm.qw - t + s - 1) / s);
+  const size_t rows = std::min(static_cast<size_t>(p.out.h), (gm.qh - tr + sh - 1) / sh);
+  const size_t cols = std::min(ow, (gm.qw - tc + sw - 1) / sw);
   const int last = static_cast<int>(w - (w - 1) / 8 * 8);
   const __m256i lm = FirstLanes(last);
   for (int32_t c = 0; c < p.cin; ++c) {
@@ -202,12 +208,12 @@ TTE_AVX2 void DwRun(const tte_conv_params& p, const float* g, float* dx, int32_t
     std::memset(gq, 0, gm.plane * sizeof(float));
     const float* gc = g + static_cast<size_t>(c) * out_plane;
     for (size_t ho = 0; ho < rows; ++ho) {
-      float* dst = gq + (t + s * ho) * gm.qw + t;
+      float* dst = gq + (tr + sh * ho) * gm.qw + tc;
       const float* src = gc + ho * ow;
-      if (s == 1)
+      if (sw == 1)
         std::memcpy(dst, src, cols * sizeof(float));
       else
-        for (size_t wo = 0; wo < cols; ++wo) dst[2 * wo] = src[wo];
+        for (size_t wo = 0; wo < cols; ++wo) dst[sw * wo] = src[wo];
     }
     // Gradient plane c is in scratch now; dx plane c may overwrite it (in-place use, stride 1).
     DwAccumulate<kFma>(gm, gq, wts, off, v);

@@ -4,12 +4,14 @@
 // Every fast path here is bit-identical to the portable kernel it replaces (see tte_kernels.h and
 // docs/DESIGN.md "Numerics"). How each one stays exact is written in its file's header comment:
 //   pointwise_fwd.cc   1x1 conv forward: int16 channel pairs, _mm256_madd_epi16, exact int32 sums;
-//   direct_fwd.cc      depthwise and small dense convs (the 3x3 stride-2 first conv): fp32 FMA over
-//                      zero-padded planes, exact because every partial sum is an integer below 2^24;
-//   bwd_input.cc       input gradients (pointwise, depthwise): the reference's per-element fp32 order,
-//                      vectorized across output elements only;
+//   direct_fwd.cc      depthwise (any multiplier) and dense convs of any kernel / stride / dilation / pads
+//                      (the first convs): fp32 FMA over zero-padded, stride-phase-split planes, exact
+//                      because every partial sum is an integer below 2^24;
+//   bwd_input.cc       input gradients (pointwise, depthwise multiplier 1): the reference's per-element
+//                      fp32 order, vectorized across output elements only;
 //   weight_grad.cc     weight gradients (pointwise, depthwise): the reference's per-element order and the
 //                      same sequence of updates;
+// Both forward paths requantize in either mode (FP32: avx2_util.h Requant8; TFLITE: RequantTflite8).
 //   sgd_update.cc      the fused updates of those gradients, 8 elements at a time, exactly tte_sgd_weight.
 // The AVX2 code is compiled with __attribute__((target("avx2,fma"))) for a baseline x86-64 build and is
 // only called after a run-time CPU check; other targets compile none of it and use the portable kernels.
@@ -40,15 +42,22 @@ inline bool OutBufIsOut(const tte_conv_params& p) {
 // the portable kernels' own fast loops).
 inline bool IsWhole(const tte_conv_params& p) {
   return p.in_buf.y0 == 0 && p.in_buf.x0 == 0 && p.in_buf.h == p.in_h && p.in_buf.w == p.in_w && p.out.y0 == 0 &&
-         p.out.x0 == 0 && p.out.h == tte_conv_out_size(p.in_h, p.k, p.stride, p.pad) &&
-         p.out.w == tte_conv_out_size(p.in_w, p.k, p.stride, p.pad) && OutBufIsOut(p);
+         p.out.x0 == 0 && p.out.h == tte_window_out_size(p.in_h, p.kh, p.sh, p.dh, p.pad_t, p.pad_b) &&
+         p.out.w == tte_window_out_size(p.in_w, p.kw, p.sw, p.dw, p.pad_l, p.pad_r) && OutBufIsOut(p);
+}
+// Every axis' stride and dilation at least 1, pads not negative (what the geometry code of the fast paths
+// assumes; the portable kernels' contract as well).
+inline bool SaneGeometry(const tte_conv_params& p) {
+  return p.kh >= 1 && p.kw >= 1 && p.sh >= 1 && p.sw >= 1 && p.dh >= 1 && p.dw >= 1 && p.pad_t >= 0 &&
+         p.pad_b >= 0 && p.pad_l >= 0 && p.pad_r >= 0 && p.cin >= 1 && p.cout >= 1 && p.groups >= 1;
 }
 inline bool IsPointwise(const tte_conv_params& p) {
-  return p.k == 1 && p.stride == 1 && p.pad == 0 && p.groups == 1;
+  return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.pad_t == 0 && p.pad_b == 0 && p.pad_l == 0 &&
+         p.pad_r == 0 && p.groups == 1 && !p.depthwise;
 }
-inline bool IsDepthwise(const tte_conv_params& p) {
-  return p.groups == p.cin && p.cin == p.cout && p.groups > 1;
-}
+inline bool IsDepthwise(const tte_conv_params& p) { return p.depthwise != 0 && p.groups == p.cin; }
+// Depthwise with one output channel per input channel.
+inline bool IsDepthwiseMult1(const tte_conv_params& p) { return IsDepthwise(p) && p.cout == p.cin; }
 // Largest |x - x_zero| over int8 x.
 inline int64_t MaxAbsShifted(int32_t x_zero) {
   const int64_t a = -128 - static_cast<int64_t>(x_zero), b = 127 - static_cast<int64_t>(x_zero);
@@ -86,7 +95,7 @@ inline uint8_t* AlignScratch(uint8_t* p) {
 // by the dispatcher. *ScratchBytes give the bytes the fast path needs (0 if it does not apply).
 bool PointwiseFwdApplies(const tte_conv_params& p);
 size_t PointwiseFwdScratchBytes(const tte_conv_params& p);
-bool DirectFwdApplies(const tte_conv_params& p);  // depthwise, or dense groups == 1 with k > 1
+bool DirectFwdApplies(const tte_conv_params& p);  // depthwise, or dense groups == 1 (not pointwise)
 size_t DirectFwdScratchBytes(const tte_conv_params& p);
 bool PointwiseBwdInputApplies(const tte_conv_params& p);
 size_t PointwiseBwdInputScratchBytes(const tte_conv_params& p);
@@ -121,8 +130,8 @@ bool DepthwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const uint16_t
 // tests catch realistic mistakes. Read once per call; kNone in production.
 enum class Fault : int {
   kNone = 0,
-  kIntegerBiasAdd,       // forward requant: (float)(acc + bias_i32) instead of (float)acc + (float)bias
-  kMaskExcludes127,      // forward mask: v < 127 instead of v <= 127
+  kIntegerBiasAdd,       // forward requant (FP32): (float)(acc + bias_i32) instead of (float)acc + (float)bias
+  kMaskExcludes127,      // forward mask (FP32): v < act_max instead of v <= act_max
   kFmaInBackwardInput,   // input gradients: fused multiply-add instead of multiply, then add
   kWeightGradPairwise,   // weight gradients: two partial sums (even / odd positions) added at the end
   kUpdateOrderSwapped,   // fused updates: channel-major instead of output-major call order

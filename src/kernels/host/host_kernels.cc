@@ -63,7 +63,7 @@ Impl ChooseWeightGrad(const tte_conv_params& p, int32_t n, size_t scratch) {
   if (!Active() || n < 1) return Impl::kPortable;
   if (PointwiseWeightGradApplies(p) && n <= p.cin && Fits(PointwiseWeightGradScratchBytes(p, n), scratch))
     return Impl::kPointwise;
-  if (DepthwiseWeightGradApplies(p) && n <= p.cin && Fits(DepthwiseWeightGradScratchBytes(p), scratch))
+  if (DepthwiseWeightGradApplies(p) && n <= p.cout && Fits(DepthwiseWeightGradScratchBytes(p), scratch))
     return Impl::kDepthwise;
   return Impl::kPortable;
 }
@@ -125,9 +125,9 @@ void ConvWeightGrad(const tte_conv_params* p, int32_t n, const uint16_t* sel, co
 bool ConvDepthwiseInPlace(const tte_conv_params* p, int8_t* buf, uint8_t* mask, Scratch s) {
 #if TTE_HOST_X86
   // DirectFwdAvx2 reads input plane c into scratch before it writes output plane c, which overlaps only
-  // input planes <= c when out.h * out.w <= in_h * in_w, so it may run with y == x.
+  // input planes <= c when out.h * out.w <= in_h * in_w (multiplier 1), so it may run with y == x.
   const bool fits = static_cast<int64_t>(p->out.h) * p->out.w <= static_cast<int64_t>(p->in_h) * p->in_w;
-  if (fits && IsDepthwise(*p) && ChooseConv(*p, s.bytes) == Impl::kDirect) {
+  if (fits && IsDepthwiseMult1(*p) && ChooseConv(*p, s.bytes) == Impl::kDirect) {
     DirectFwdAvx2(*p, buf, buf, mask, AlignScratch(s.data));
     return true;
   }
@@ -138,10 +138,9 @@ bool ConvDepthwiseInPlace(const tte_conv_params* p, int8_t* buf, uint8_t* mask, 
 
 bool ConvDepthwiseBackwardInputInPlace(const tte_conv_params* p, float* buf, Scratch s) {
 #if TTE_HOST_X86
-  // DepthwiseBwdInputAvx2 copies gradient plane c into scratch before it writes dx plane c; with stride 1
-  // and equal plane sizes, plane c of dx is exactly plane c of g.
-  if (p->stride == 1 && p->out.h == p->in_h && p->out.w == p->in_w &&
-      ChooseBackwardInput(*p, s.bytes) == Impl::kDepthwise) {
+  // DepthwiseBwdInputAvx2 copies gradient plane c into scratch before it writes dx plane c; with equal
+  // plane sizes, plane c of dx is exactly plane c of g.
+  if (p->out.h == p->in_h && p->out.w == p->in_w && ChooseBackwardInput(*p, s.bytes) == Impl::kDepthwise) {
     DepthwiseBwdInputAvx2(*p, buf, buf, 0, AlignScratch(s.data));
     return true;
   }

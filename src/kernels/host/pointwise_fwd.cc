@@ -7,7 +7,7 @@
 // pairs per output (re-packed every call: trainable weights change every step, and packing is
 // O(cout*cin), cheap next to the O(hw*cout*cin) multiply-adds). _mm256_madd_epi16 of a pixel vector with
 // a broadcast weight pair gives 8 exact pair sums; a 4-output x 3-vector tile accumulates them.
-// Requantization uses the portable fp32 operations (avx2_util.h Requant8).
+// Requantization uses the portable operations of either mode (avx2_util.h Requant8 / RequantTflite8).
 // Exactness bounds (checked in PointwiseFwdApplies): |x - x_zero| <= 32767 (int16), and
 // cin * max|x - x_zero| * 128 < 2^31 (no int32 overflow, as the portable kernel).
 #include <cstring>
@@ -134,11 +134,13 @@ TTE_AVX2 inline void Tile(const int32_t* xb, size_t hwp, const int16_t* wb, size
   }
 }
 
-template <int NR>
+template <int NR, bool kTflite>
 TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* x2, const int16_t* wp, size_t p0,
                     int8_t* y, uint8_t* mask, Fault fault) {
   const size_t hw = static_cast<size_t>(p.in_h) * static_cast<size_t>(p.in_w);
   const __m256 yz = _mm256_set1_ps(static_cast<float>(p.y_zero));
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(p.act_min)), hi = _mm256_set1_ps(static_cast<float>(p.act_max));
+  constexpr bool tflite = kTflite;
   const bool int_bias = fault == Fault::kIntegerBiasAdd && p.bias_i32;
   const bool excl = fault == Fault::kMaskExcludes127;
   for (size_t ob = 0; ob < l.coutp / kMr; ++ob) {
@@ -147,23 +149,39 @@ TTE_AVX2 void Block(const tte_conv_params& p, const PwLayout& l, const int32_t* 
     for (int m = 0; m < kMr; ++m) {
       const int32_t o = static_cast<int32_t>(ob * kMr + m);
       if (o >= p.cout) break;
-      const __m256 bias = _mm256_set1_ps(BiasOf(p, o)), eff = _mm256_set1_ps(p.eff[o]);
+      const __m256 bias = tflite ? _mm256_setzero_ps() : _mm256_set1_ps(BiasOf(p, o));
+      const __m256 eff = tflite ? _mm256_setzero_ps() : _mm256_set1_ps(p.eff[o]);
       for (int r = 0; r < NR; ++r) {
         const size_t q = p0 + 8 * r;
         const int count = hw - q < 8 ? static_cast<int>(hw - q) : 8;
-        __m256 t;
-        if (int_bias)
-          t = _mm256_cvtepi32_ps(_mm256_add_epi32(acc[m][r], _mm256_set1_epi32(p.bias_i32[o])));
-        else
-          t = _mm256_add_ps(_mm256_cvtepi32_ps(acc[m][r]), bias);
         uint32_t in_range;
-        const __m128i v = Requant8(t, eff, yz, excl, &in_range);
+        __m128i v;
+        if constexpr (tflite) {
+          v = RequantTflite8(acc[m][r], p.bias_i32 ? p.bias_i32[o] : 0, p.mult[o], p.shift[o], p.y_zero, p.act_min,
+                             p.act_max, &in_range);
+        } else {
+          __m256 t;
+          if (int_bias)
+            t = _mm256_cvtepi32_ps(_mm256_add_epi32(acc[m][r], _mm256_set1_epi32(p.bias_i32[o])));
+          else
+            t = _mm256_add_ps(_mm256_cvtepi32_ps(acc[m][r]), bias);
+          v = Requant8(t, eff, yz, lo, hi, excl, &in_range);
+        }
         const size_t n = static_cast<size_t>(o) * hw + q;
         StoreBytes(y + n, v, count);
         if (mask) WriteMaskBits(mask, n, in_range, count);
       }
     }
   }
+}
+
+template <bool kTflite>
+TTE_AVX2 void Blocks(const tte_conv_params& p, const PwLayout& l, const int32_t* x2, const int16_t* wp, size_t nv,
+                     int8_t* y, uint8_t* mask, Fault fault) {
+  size_t v = 0;
+  for (; v + 3 <= nv; v += 3) Block<3, kTflite>(p, l, x2, wp, v * 8, y, mask, fault);
+  if (nv - v == 2) Block<2, kTflite>(p, l, x2, wp, v * 8, y, mask, fault);
+  if (nv - v == 1) Block<1, kTflite>(p, l, x2, wp, v * 8, y, mask, fault);
 }
 
 }  // namespace
@@ -178,10 +196,10 @@ TTE_AVX2 void PointwiseFwdAvx2(const tte_conv_params& p, const int8_t* x, int8_t
   PackWeights(p, wp, l);
   const Fault fault = CurrentFault();
   const size_t nv = l.hwp / 8;
-  size_t v = 0;
-  for (; v + 3 <= nv; v += 3) Block<3>(p, l, x2, wp, v * 8, y, mask, fault);
-  if (nv - v == 2) Block<2>(p, l, x2, wp, v * 8, y, mask, fault);
-  if (nv - v == 1) Block<1>(p, l, x2, wp, v * 8, y, mask, fault);
+  if (p.requant == TTE_REQUANT_TFLITE)
+    Blocks<true>(p, l, x2, wp, nv, y, mask, fault);
+  else
+    Blocks<false>(p, l, x2, wp, nv, y, mask, fault);
 }
 #endif  // TTE_HOST_X86
 

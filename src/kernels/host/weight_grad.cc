@@ -8,8 +8,9 @@
 // multiplication then an addition). The fast paths vectorize across independent elements only:
 //   pointwise: dW(o, j) = sum_q g[o][q] * (x[j][q] - x_zero); lanes are 8 channels j (the saved input is
 //              transposed per call to fp32 [q][j]), tiles of 4 outputs o x 3 vectors of j;
-//   depthwise: dW(j, kh, kw) = sum g[c][ho][wo] * (x[j][y][x] - x_zero); lanes are 8 channels j (input and
-//              gradient planes interleaved per call as [pixel][8 channels]); one register per kw tap.
+//   depthwise: (any kernel, stride, dilation, padding, channel multiplier) dW(j, kh, kw) = sum
+//              g[sel[j]][ho][wo] * (x[j][y][x] - x_zero); lanes are 8 selections j (input and gradient planes
+//              interleaved per call as [pixel][8 channels]); one register per kw tap.
 //              Rows outside the input are skipped exactly as in the portable kernel; columns outside it
 //              read a zero from the zero-padded input: g*0 is +-0 for finite g and acc + (+-0) == acc
 //              (acc starts at +0 and is never -0), so that is exact for finite gradients. A non-finite
@@ -46,17 +47,19 @@ size_t CarvePw(const tte_conv_params& p, int32_t n, uint8_t* base, float** xt, f
 }
 
 struct DwBufs {
-  float* x8;    // [(in_h + 2 pad) * (in_w + 2 pad)][8]
+  float* x8;    // [(pad_t + in_h + pad_b) * (pad_l + in_w + pad_r)][8]
   float* g8;    // [out.h * out.w][8]
-  float* gbuf;  // [cin][k*k]: gradients of every selected channel (n <= cin)
+  float* gbuf;  // [cout][kh*kw]: gradients of every selected channel (n <= cout selection channels)
 };
 
+size_t DwPaddedW(const tte_conv_params& p) { return static_cast<size_t>(p.pad_l + p.in_w + p.pad_r); }
+size_t DwPaddedH(const tte_conv_params& p) { return static_cast<size_t>(p.pad_t + p.in_h + p.pad_b); }
+
 size_t CarveDw(const tte_conv_params& p, uint8_t* base, DwBufs* b) {
-  const size_t ph = static_cast<size_t>(p.in_h + 2 * p.pad), pw = static_cast<size_t>(p.in_w + 2 * p.pad);
   Carver c(base);
-  b->x8 = c.Take<float>(ph * pw * 8);
+  b->x8 = c.Take<float>(DwPaddedH(p) * DwPaddedW(p) * 8);
   b->g8 = c.Take<float>(static_cast<size_t>(p.out.h) * static_cast<size_t>(p.out.w) * 8);
-  b->gbuf = c.Take<float>(static_cast<size_t>(p.cin) * static_cast<size_t>(p.k) * static_cast<size_t>(p.k));
+  b->gbuf = c.Take<float>(static_cast<size_t>(p.cout) * static_cast<size_t>(p.kh) * static_cast<size_t>(p.kw));
   return c.bytes();
 }
 
@@ -71,7 +74,7 @@ size_t PointwiseWeightGradScratchBytes(const tte_conv_params& p, int32_t n) {
 }
 
 bool DepthwiseWeightGradApplies(const tte_conv_params& p) {
-  return IsWhole(p) && IsDepthwise(p) && p.k >= 1 && p.pad >= 0 && p.stride >= 1 && p.out.h >= 1 && p.out.w >= 1;
+  return IsWhole(p) && SaneGeometry(p) && IsDepthwise(p) && p.out.h >= 1 && p.out.w >= 1;
 }
 
 size_t DepthwiseWeightGradScratchBytes(const tte_conv_params& p) {
@@ -120,24 +123,24 @@ TTE_AVX2 void PwRows(const float* g, size_t hw, size_t o0, const float* xt, size
 // Depthwise: gradients of the kh row, taps kw0 .. kw0 + NK - 1, for the 8 channels of the block.
 template <int NK, bool kPairwise>
 TTE_AVX2 void DwTaps(const tte_conv_params& p, const DwBufs& b, int32_t kh, int32_t kw0, size_t jb, size_t n) {
-  const int32_t s = p.stride, k = p.k, ow = p.out.w;
-  const size_t pw = static_cast<size_t>(p.in_w + 2 * p.pad);
-  // ho with 0 <= ho*s - pad + kh < in_h, ascending (the portable kernel skips the other rows).
+  const int32_t sh = p.sh, sw = p.sw, ow = p.out.w, r = kh * p.dh;
+  const size_t pw = DwPaddedW(p), dwl = static_cast<size_t>(p.dw) * 8;
+  // ho with 0 <= ho*sh - pad_t + kh*dh < in_h, ascending (the portable kernel skips the other rows).
   int32_t ho0 = 0;
-  while (ho0 < p.out.h && ho0 * s - p.pad + kh < 0) ++ho0;
+  while (ho0 < p.out.h && ho0 * sh - p.pad_t + r < 0) ++ho0;
   int32_t ho1 = ho0;
-  while (ho1 < p.out.h && ho1 * s - p.pad + kh < p.in_h) ++ho1;
+  while (ho1 < p.out.h && ho1 * sh - p.pad_t + r < p.in_h) ++ho1;
   __m256 acc[NK], acc2[NK];
   for (int u = 0; u < NK; ++u) acc[u] = acc2[u] = _mm256_setzero_ps();
   for (int32_t ho = ho0; ho < ho1; ++ho) {
-    const float* xrow = b.x8 + (static_cast<size_t>(ho * s + kh) * pw + static_cast<size_t>(kw0)) * 8;
+    const float* xrow = b.x8 + (static_cast<size_t>(ho * sh + r) * pw + static_cast<size_t>(kw0 * p.dw)) * 8;
     const float* grow = b.g8 + static_cast<size_t>(ho) * static_cast<size_t>(ow) * 8;
     for (int32_t wo = 0; wo < ow; ++wo) {
       const __m256 gv = _mm256_load_ps(grow + static_cast<size_t>(wo) * 8);
-      const float* xv = xrow + static_cast<size_t>(wo * s) * 8;
+      const float* xv = xrow + static_cast<size_t>(wo * sw) * 8;
       const bool odd = kPairwise && (wo & 1);
       for (int u = 0; u < NK; ++u) {
-        const __m256 prod = _mm256_mul_ps(gv, _mm256_load_ps(xv + u * 8));
+        const __m256 prod = _mm256_mul_ps(gv, _mm256_load_ps(xv + static_cast<size_t>(u) * dwl));
         if (odd)
           acc2[u] = _mm256_add_ps(acc2[u], prod);
         else
@@ -145,19 +148,19 @@ TTE_AVX2 void DwTaps(const tte_conv_params& p, const DwBufs& b, int32_t kh, int3
       }
     }
   }
-  const size_t kk = static_cast<size_t>(k) * static_cast<size_t>(k);
+  const size_t kk = static_cast<size_t>(p.kh) * static_cast<size_t>(p.kw);
   for (int u = 0; u < NK; ++u) {
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, kPairwise ? _mm256_add_ps(acc[u], acc2[u]) : acc[u]);
     for (size_t l = 0; l < 8 && jb * 8 + l < n; ++l)
-      b.gbuf[(jb * 8 + l) * kk + static_cast<size_t>(kh * k + kw0 + u)] = lanes[l];
+      b.gbuf[(jb * 8 + l) * kk + static_cast<size_t>(kh * p.kw + kw0 + u)] = lanes[l];
   }
 }
 
 template <bool kPairwise>
 TTE_AVX2 void DwRow(const tte_conv_params& p, const DwBufs& b, int32_t kh, size_t jb, size_t n) {
-  for (int32_t kw0 = 0; kw0 < p.k; kw0 += kMaxNk) {
-    switch (p.k - kw0 < kMaxNk ? p.k - kw0 : kMaxNk) {
+  for (int32_t kw0 = 0; kw0 < p.kw; kw0 += kMaxNk) {
+    switch (p.kw - kw0 < kMaxNk ? p.kw - kw0 : kMaxNk) {
       case 1: DwTaps<1, kPairwise>(p, b, kh, kw0, jb, n); break;
       case 2: DwTaps<2, kPairwise>(p, b, kh, kw0, jb, n); break;
       case 3: DwTaps<3, kPairwise>(p, b, kh, kw0, jb, n); break;
@@ -228,11 +231,11 @@ TTE_AVX2 bool DepthwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const
     if (!AllFinite(g + static_cast<size_t>(sel[j]) * out_plane, out_plane)) return false;
   DwBufs b;
   CarveDw(p, scratch, &b);
-  const size_t pw = static_cast<size_t>(p.in_w + 2 * p.pad), ph = static_cast<size_t>(p.in_h + 2 * p.pad);
-  const size_t kk = static_cast<size_t>(p.k) * static_cast<size_t>(p.k);
+  const size_t pw = DwPaddedW(p), ph = DwPaddedH(p);
+  const size_t kk = static_cast<size_t>(p.kh) * static_cast<size_t>(p.kw);
   const Fault fault = CurrentFault();
   for (size_t jb = 0; jb * 8 < nn; ++jb) {
-    // Interleave 8 channels: x8[(y + pad) * pw + x + pad][l] = x - x_zero (0 in the padding and past n),
+    // Interleave 8 channels: x8[(y + pad_t) * pw + x + pad_l][l] = x - x_zero (0 in the padding and past n),
     // g8[q][l] = g[sel[j]][q].
     std::memset(b.x8, 0, ph * pw * 8 * sizeof(float));
     for (size_t l = 0; l < 8; ++l) {
@@ -243,14 +246,14 @@ TTE_AVX2 bool DepthwiseWeightGradAvx2(const tte_conv_params& p, int32_t n, const
       }
       const int8_t* xj = xs + j * in_plane;
       for (int32_t y = 0; y < p.in_h; ++y) {
-        float* dst = b.x8 + ((static_cast<size_t>(y + p.pad)) * pw + static_cast<size_t>(p.pad)) * 8 + l;
+        float* dst = b.x8 + ((static_cast<size_t>(y + p.pad_t)) * pw + static_cast<size_t>(p.pad_l)) * 8 + l;
         const int8_t* src = xj + static_cast<size_t>(y) * static_cast<size_t>(p.in_w);
         for (int32_t x = 0; x < p.in_w; ++x) dst[static_cast<size_t>(x) * 8] = static_cast<float>(src[x] - p.x_zero);
       }
       const float* gc = g + static_cast<size_t>(sel[j]) * out_plane;
       for (size_t q = 0; q < out_plane; ++q) b.g8[q * 8 + l] = gc[q];
     }
-    for (int32_t kh = 0; kh < p.k; ++kh) {
+    for (int32_t kh = 0; kh < p.kh; ++kh) {
       if (fault == Fault::kWeightGradPairwise)
         DwRow<true>(p, b, kh, jb, nn);
       else
