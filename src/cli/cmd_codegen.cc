@@ -16,7 +16,7 @@
 namespace tte::cli {
 
 void DeviceCmd::Add(CLI::App* c) {
-  c->add_option("--model", model, "Model file (.pkl)")->required();
+  c->add_option("--model", model, "Model file (.pkl or .tflite)")->required();
   scheme.Add(c);
   compile.Add(c, /*device_command=*/true);
   c->add_option("--budget", budget,
@@ -80,8 +80,7 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   TTE_ASSIGN_OR_RETURN(const int grid, o.compile.PatchGrid());
   TTE_ASSIGN_OR_RETURN(d.program, codegen::CompileDeviceProgram(d.model.graph, scheme, opt, grid, d.budget_bytes,
                                                                 d.reserve_bytes));
-  const Program& prog = d.program.device.compiled.program;
-  TTE_ASSIGN_OR_RETURN(d.samples, codegen::TakeSamples(*dataset, spec, o.samples, prog.resolution));
+  TTE_ASSIGN_OR_RETURN(d.samples, codegen::TakeSamples(*dataset, spec, o.samples, SampleFormatOf(d.model.graph.input_spec)));
   d.model_name = FileStem(o.model);
   d.scheme_name = d.program.device.compiled.scheme.name;
 

@@ -36,7 +36,7 @@ int RunCompile(const CompileCmd& o) {
 void AddCompileCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<CompileCmd>();
   CLI::App* c = app.add_subcommand("compile", "Compile the training program for a model and scheme, and print it");
-  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  c->add_option("--model", o->model, "Model file (.pkl or .tflite)")->required();
   o->scheme.Add(c);
   o->compile.Add(c);
   c->add_option("--num-classes", o->num_classes, "Classes of the new head")->capture_default_str();

@@ -41,22 +41,24 @@ int RunEval(const EvalOptions& o) {
   threads = std::min<int>(threads, static_cast<int>(std::max<size_t>(1, D.size())));
   std::vector<std::unique_ptr<InferenceSession>> sessions;
   for (int t = 0; t < threads; ++t) {
-    auto s = InferenceSession::Create(g, fp_head);
+    // The int8 output as the model file defines it (a final softmax included): argmax ties then break as
+    // they do for TFLite's own evaluation.
+    auto s = InferenceSession::Create(g, fp_head, /*softmax=*/!fp_head);
     if (!s.ok()) return Fail("eval", s.status());
     sessions.push_back(std::move(*s));
   }
-  const int R = sessions[0]->resolution();
+  const SampleFormat format = SampleFormatOf(g.input_spec);
   std::atomic<int64_t> next{0}, done{0}, correct{0};
   std::atomic<bool> failed{false};
   Status first_error;
   std::mutex err_mu;
   Progress bar("eval", static_cast<int64_t>(D.size()), !o.json);
   auto worker = [&](int t) {
-    std::vector<int8_t> img(static_cast<size_t>(3 * R * R));
+    std::vector<int8_t> img(format.bytes());
     for (;;) {
       int64_t i = next++;
       if (i >= static_cast<int64_t>(D.size()) || failed) break;
-      Status st = D.Load(static_cast<size_t>(i), R, nullptr, 0, img.data());
+      Status st = D.Load(static_cast<size_t>(i), format, nullptr, 0, img.data());
       if (!st.ok()) {
         std::lock_guard<std::mutex> lock(err_mu);
         if (!failed.exchange(true)) first_error = st;
@@ -90,11 +92,12 @@ int RunEval(const EvalOptions& o) {
   bar.Finish(info);
   if (o.json) {
     nlohmann::json j = {{"model", o.model}, {"samples", D.size()}, {"correct", correct.load()}, {"top1", acc},
-                        {"head", fp_head ? "fp32" : "int8"}, {"resolution", R}};
+                        {"head", fp_head ? "fp32" : "int8"}, {"input", format.Describe()}};
+    if (format.c == 3 && format.h == format.w) j["resolution"] = format.h;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("top-1: %.2f%% (%lld / %zu correct, %s head, %dx%d)\n", acc, static_cast<long long>(correct.load()), D.size(),
-                fp_head ? "fp32" : "int8", R, R);
+    std::printf("top-1: %.2f%% (%lld / %zu correct, %s head, input %s)\n", acc, static_cast<long long>(correct.load()),
+                D.size(), fp_head ? "fp32" : "int8", format.Describe().c_str());
   }
   return 0;
 }
@@ -104,7 +107,7 @@ int RunEval(const EvalOptions& o) {
 void AddEvalCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* c = app.add_subcommand("eval", "Top-1 accuracy of a model on a labelled dataset");
-  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  c->add_option("--model", o->model, "Model file (.pkl or .tflite)")->required();
   o->data.Add(c, "test");
   c->add_option("--threads", o->threads, "Worker threads (default: all cores)");
   c->add_option("--resolution", o->resolution, "Input resolution (default: the model's own)");

@@ -34,7 +34,7 @@ int RunGrad(const GradCmd& o) {
   if (!hw.ok()) return Fail("grad", hw.status());
   auto hb = ReadF32(o.head_bias, "head bias");
   if (!hb.ok()) return Fail("grad", hb.status());
-  auto x = LoadInferenceInputs({o.input}, m->graph.input_spec.h);
+  auto x = LoadInferenceInputs({o.input}, SampleFormatOf(m->graph.input_spec));
   if (!x.ok()) return Fail("grad", x.status());
   if (x->shape[0] != 1)
     return Fail("grad", InvalidArgument(o.input + ": holds " + std::to_string(x->shape[0]) + " samples; tte grad takes one"));
@@ -75,7 +75,7 @@ int RunGrad(const GradCmd& o) {
 void AddGradCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<GradCmd>();
   CLI::App* c = app.add_subcommand("grad", "One forward + backward, no update: write every computed gradient (fp32, before QAS)");
-  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  c->add_option("--model", o->model, "Model file (.pkl or .tflite)")->required();
   o->scheme.Add(c);
   c->add_option("--input", o->input, "One input: int8 .npy (1 x 3 x R x R) or an image file")->required();
   c->add_option("--label", o->label, "Class label of the input")->required();

@@ -1,5 +1,6 @@
 // `tte info MODEL`: the layer table of a model (layer indices as sparse-update schemes use them), and
 // totals; --json for machines; --graph prints the graph IR; --dump-graph DIR writes it for offline tools.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,19 @@
 
 namespace tte::cli {
 namespace {
+
+// The layer column of the text table: imported TFLite names "op 12 CONV_2D (a/b/Relu;a/b/BiasAdd;...)" are
+// cut to the op and the first of the fused tensor names, at most 40 characters ("--json" keeps them whole).
+std::string ShortLayerName(const std::string& name) {
+  const size_t open = name.find(" (");
+  if (open == std::string::npos || name.size() <= 40) return name;
+  std::string tensor = name.substr(open + 2);
+  if (!tensor.empty() && tensor.back() == ')') tensor.pop_back();
+  tensor = tensor.substr(0, tensor.find(';'));
+  const size_t room = open + 3 < 40 ? 40 - open - 3 : 0;
+  if (tensor.size() > room) tensor = (room > 3 ? "..." + tensor.substr(tensor.size() - (room - 3)) : "");
+  return tensor.empty() ? name.substr(0, open) : name.substr(0, open) + " (" + tensor + ")";
+}
 
 struct InfoOptions {
   std::string model;
@@ -89,7 +103,9 @@ int RunInfo(const InfoOptions& o) {
                 "arithmetic\n\n",
                 o.model.c_str(), sum.convs, sum.residuals, in.c, in.h, in.w, in.scale, in.zero, num_classes,
                 ir::RequantName(g.requant));
-  std::printf("%4s  %-22s %-11s %-13s %-13s %5s %3s %9s %11s %10s\n", "idx", "layer", "op", "in (CxHxW)", "out (CxHxW)", "k",
+  int name_w = 22;
+  for (const LayerRow& r : *rows) name_w = std::max<int>(name_w, static_cast<int>(ShortLayerName(r.name).size()));
+  std::printf("%4s  %-*s %-11s %-13s %-13s %5s %3s %9s %11s %10s\n", "idx", name_w, "layer", "op", "in (CxHxW)", "out (CxHxW)", "k",
               "s", "params", "MACs", "act bytes");
   for (const LayerRow& r : *rows) {
     char in[48], out[48], idx[16];
@@ -97,7 +113,9 @@ int RunInfo(const InfoOptions& o) {
     std::snprintf(out, sizeof out, "%dx%dx%d", r.out_c, r.out_h, r.out_w);
     if (r.conv_index >= 0) std::snprintf(idx, sizeof idx, "%d", r.conv_index);
     else std::snprintf(idx, sizeof idx, "-");
-    std::printf("%4s  %-22s %-11s %-13s %-13s %5s %3s %9lld %11lld %10lld\n", idx, r.name.c_str(), r.op.c_str(), in, out,
+    int name_w = 22;
+  for (const LayerRow& r : *rows) name_w = std::max<int>(name_w, static_cast<int>(ShortLayerName(r.name).size()));
+  std::printf("%4s  %-*s %-11s %-13s %-13s %5s %3s %9lld %11lld %10lld\n", idx, name_w, ShortLayerName(r.name).c_str(), r.op.c_str(), in, out,
                 r.kernel.c_str(), r.stride.c_str(),
                 static_cast<long long>(r.params), static_cast<long long>(r.macs), static_cast<long long>(r.act_bytes));
   }

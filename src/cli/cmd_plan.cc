@@ -97,7 +97,7 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<PlanCmd>();
   CLI::App* c = app.add_subcommand(
       "plan", "Plan the arena of a training program and report SRAM/flash use (fails over --budget)");
-  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  c->add_option("--model", o->model, "Model file (.pkl or .tflite)")->required();
   o->scheme.Add(c);
   o->compile.Add(c, /*device_command=*/true);
   c->add_option("--num-classes", o->num_classes, "Classes of the new head")->capture_default_str();

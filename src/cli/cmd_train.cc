@@ -18,7 +18,7 @@ struct TrainCmd {
   std::string model;
   SchemeOptions scheme;
   CompileOptions compile;
-  std::string data = "fmnist", labels, eval_data, eval_labels, classes, eval_transform = "resize";
+  std::string data = "fmnist", labels, eval_data, eval_labels, classes, eval_transform = "resize", raw = "auto";
   std::string eval_split = "test";
   int64_t train_samples = -1, eval_samples = -1, eval_skip = 0;
   int presize = 0;
@@ -43,6 +43,7 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   DataOptions d;
   d.data = o.data;
   d.labels = o.labels;
+  d.raw = o.raw;
   d.classes = o.classes;
   d.eval_transform = o.eval_transform;
   d.presize = o.presize;
@@ -64,6 +65,8 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
     std::string root = train.path;
     train.path = root + "/train";
     eval.path = IsDirectory(root + "/val") ? root + "/val" : root + "/test";
+  } else if (train.kind == "mlperf") {
+    // one folder: evaluate on its samples after the training ones (--train-samples N --eval-skip N)
   } else {
     return InvalidArgument("--data npy: give the evaluation set with --eval-data npy:FILE --eval-labels FILE");
   }
@@ -192,12 +195,19 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<TrainCmd>();
   CLI::App* c = app.add_subcommand(
       "train", "Train a model on the host with the device's exact int8 kernels (sparse update, QAS), evaluate, save");
-  c->add_option("--model", o->model, "Model file (.pkl)")->required();
+  c->add_option("--model", o->model, "Model file (.pkl or .tflite)")->required();
   o->scheme.Add(c);
   o->compile.Add(c);
   c->add_option("--data", o->data,
                 "Training data: 'fmnist' (Debian's Fashion-MNIST: train split, evaluated on the test split), "
-                "'folder:DIR' (DIR/train and DIR/val or DIR/test, one sub-folder per class), or 'npy:FILE' with --labels")
+                "'folder:DIR' (DIR/train and DIR/val or DIR/test, one sub-folder per class), 'npy:FILE' with --labels "
+                "(int8 samples in the model's input layout, or N x 3 x H x W images as q = p - 128), or 'mlperf:DIR' "
+                "(MLPerf Tiny raw samples + y_labels.csv; evaluated on the same folder: split it with --train-samples N "
+                "--eval-skip N)")
+      ->capture_default_str();
+  c->add_option("--raw", o->raw,
+                "mlperf:DIR sample bytes: 'int8' (as stored), 'uint8' (8-bit images as q = p - 128) or 'auto' "
+                "(uint8 when the model input has 3 channels)")
       ->capture_default_str();
   c->add_option("--labels", o->labels, "Labels .npy for --data npy:FILE");
   c->add_option("--eval-data", o->eval_data, "Evaluation data (default: the test/val split of --data)");

@@ -19,7 +19,12 @@ void DataOptions::Add(CLI::App* app, const std::string& default_split, bool with
   split = default_split;
   app->add_option("--data", data,
                   "Dataset: 'fmnist' (Debian's Fashion-MNIST), 'fmnist:DIR', 'folder:DIR' (DIR/<class>/<images>), "
-                  "or 'npy:FILE' (int8 N x 3 x R x R, with --labels)")
+                  "'npy:FILE' (int8 samples in the model's input layout, NHWC for .tflite, or N x 3 x H x W images "
+                  "as q = p - 128; with --labels), or 'mlperf:DIR' (MLPerf Tiny raw samples + DIR/y_labels.csv)")
+      ->capture_default_str();
+  app->add_option("--raw", raw,
+                  "mlperf:DIR sample bytes: 'int8' (fed as stored), 'uint8' (8-bit images, fed as q = p - 128, the "
+                  "MLPerf Tiny convention) or 'auto' (uint8 when the model input has 3 channels)")
       ->capture_default_str();
   app->add_option("--labels", labels, "Labels .npy for --data npy:FILE (integers, shape N)");
   app->add_option("--split", split, "Fashion-MNIST split: train or test")->capture_default_str();
@@ -43,12 +48,13 @@ Result<DatasetSpec> DataOptions::Spec() const {
     kind = data.substr(0, c);
     path = data.substr(c + 1);
   }
-  if (kind != "fmnist" && kind != "folder" && kind != "npy")
-    return InvalidArgument("--data: unknown kind '" + kind + "' (expected fmnist, folder:DIR or npy:FILE)");
-  if ((kind == "folder" || kind == "npy") && path.empty()) return InvalidArgument("--data " + kind + ": needs a path, e.g. " + kind + ":/path");
+  if (kind != "fmnist" && kind != "folder" && kind != "npy" && kind != "mlperf")
+    return InvalidArgument("--data: unknown kind '" + kind + "' (expected fmnist, folder:DIR, npy:FILE or mlperf:DIR)");
+  if ((kind == "folder" || kind == "npy" || kind == "mlperf") && path.empty()) return InvalidArgument("--data " + kind + ": needs a path, e.g. " + kind + ":/path");
   s.kind = kind;
   s.path = path;
   s.labels_path = labels;
+  s.raw = raw;
   s.split = split;
   s.classes = classes;
   s.max_samples = max_samples;

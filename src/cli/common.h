@@ -22,10 +22,11 @@ int Fail(const std::string& cmd, const Status& s);
 
 using tte::Progress;
 
-// --data / --classes / --max-samples / --split / --labels / --eval-transform / --presize
+// --data / --raw / --classes / --max-samples / --split / --labels / --eval-transform / --presize
 struct DataOptions {
-  std::string data = "fmnist";  // fmnist[:DIR] | folder:DIR | npy:FILE
+  std::string data = "fmnist";  // fmnist[:DIR] | folder:DIR | npy:FILE | mlperf:DIR
   std::string labels;
+  std::string raw = "auto";     // mlperf sample bytes: auto | int8 | uint8
   std::string split = "test";
   std::string classes;
   int64_t max_samples = -1;

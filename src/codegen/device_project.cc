@@ -25,24 +25,27 @@ Result<DeviceProgram> CompileDeviceProgram(const ir::Graph& model, const Scheme&
   return d;
 }
 
-Result<SampleSet> TakeSamples(const Dataset& data, const DatasetSpec& spec, int n, int resolution) {
+Result<SampleSet> TakeSamples(const Dataset& data, const DatasetSpec& spec, int n, const SampleFormat& format) {
   if (n < 1) return InvalidArgument("--samples: need at least 1 sample, got " + std::to_string(n));
   if (data.size() < static_cast<size_t>(n))
     return InvalidArgument("--samples " + std::to_string(n) + ": the dataset has only " + std::to_string(data.size()) +
                            " matching samples");
   SampleSet s;
-  const size_t item = static_cast<size_t>(3) * resolution * resolution;
+  const size_t item = format.bytes();
   s.data.resize(item * n);
   for (int i = 0; i < n; ++i) {
-    TTE_RETURN_IF_ERROR(data.Load(i, resolution, nullptr, 0, s.data.data() + item * i));
+    TTE_RETURN_IF_ERROR(data.Load(i, format, nullptr, 0, s.data.data() + item * i));
     s.labels.push_back(data.label(i));
   }
   std::string kind = spec.kind == "fmnist" ? "Fashion-MNIST " + spec.split + " split"
                      : spec.kind == "folder" ? "image folder " + spec.path
-                                             : "npy " + spec.path;
+                                             : spec.kind + " " + spec.path;
   s.source = kind + ", classes " + (spec.classes.empty() ? "all" : spec.classes) + " (" +
              std::to_string(data.num_classes()) + "), the first " + std::to_string(n) + " samples, " +
-             spec.eval_transform + " to " + std::to_string(resolution) + "x" + std::to_string(resolution);
+             spec.eval_transform + " to " +
+             (format.c == 3 && format.pixels == PixelQuant::kMinus128
+                  ? std::to_string(format.w) + "x" + std::to_string(format.h)
+                  : format.Describe());
   return s;
 }
 

@@ -28,13 +28,13 @@ Result<DeviceProgram> CompileDeviceProgram(const ir::Graph& model, const Scheme&
                                            int patch_grid, int64_t budget_bytes, int64_t reserve_bytes);
 
 struct SampleSet {
-  std::vector<int8_t> data;     // N x 3 x R x R int8 (q = pixel - 128), back to back
+  std::vector<int8_t> data;     // N samples of the model input (int8 CHW, SampleFormat), back to back
   std::vector<int32_t> labels;  // as the dataset remaps them (class subsets: 0..K-1 in list order)
   std::string source;           // "Fashion-MNIST test split, classes 0-4, samples 0..9 of 5000"
 };
 
-// The first `n` samples of an opened dataset at resolution r (deterministic eval transform).
-Result<SampleSet> TakeSamples(const Dataset& data, const DatasetSpec& spec, int n, int resolution);
+// The first `n` samples of an opened dataset in the model's input format (deterministic eval transform).
+Result<SampleSet> TakeSamples(const Dataset& data, const DatasetSpec& spec, int n, const SampleFormat& format);
 
 // "a b 'c d'": a shell-quoted command line, for generated-file headers and reports.
 std::string CommandLine(int argc, const char* const* argv);

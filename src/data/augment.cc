@@ -285,11 +285,16 @@ Result<Image> ApplyEvalTransform(const Image& src, int r, EvalTransform t) {
   return Crop(resized, left, top, r, r);
 }
 
-Status TransformToInt8(const Image& src, int r, const Augmenter* aug, uint64_t seed,
+Status TransformToInt8(const Image& src, const SampleFormat& f, const Augmenter* aug, uint64_t seed,
                        EvalTransform eval, int8_t* out) {
-  Result<Image> img = aug ? aug->Apply(src, r, seed) : ApplyEvalTransform(src, r, eval);
+  if (!f.square() && (aug || eval != EvalTransform::kResize))
+    return InvalidArgument(std::string(aug ? "augmentation" : "the center-crop eval transform") +
+                           " needs a square model input; this model takes " + f.Describe() +
+                           (aug ? " (train with --no-augment)" : " (use --eval-transform resize)"));
+  Result<Image> img = aug ? aug->Apply(src, f.h, seed)
+                          : (f.square() ? ApplyEvalTransform(src, f.h, eval) : ResizeBilinear(src, f.w, f.h));
   if (!img.ok()) return img.status();
-  return ImageToInt8Chw(*img, out);
+  return ImageToSample(*img, f, out);
 }
 
 }  // namespace tte

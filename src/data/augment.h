@@ -43,6 +43,7 @@
 
 #include "core/status.h"
 #include "data/image.h"
+#include "data/sample_format.h"
 
 namespace tte {
 
@@ -111,8 +112,9 @@ const char* EvalTransformName(EvalTransform t);
 Result<Image> ApplyEvalTransform(const Image& src, int r, EvalTransform t);
 
 // The whole preprocessing of one sample: `aug` (train transform with `seed`) or, when aug is null,
-// the eval transform `eval`; then int8 CHW, 3 x r x r, q = p - 128, into `out`.
-Status TransformToInt8(const Image& src, int r, const Augmenter* aug, uint64_t seed,
+// the eval transform `eval`; then the model's int8 CHW sample (ImageToSample) into `out`
+// (f.bytes() bytes). Augmentation and center-crop need a square input; "resize" resizes to f.w x f.h.
+Status TransformToInt8(const Image& src, const SampleFormat& f, const Augmenter* aug, uint64_t seed,
                        EvalTransform eval, int8_t* out);
 
 }  // namespace tte

@@ -1,5 +1,5 @@
-// Dataset factory, class-list parsing, the .npy dataset and inference-input loading (see
-// dataset.h).
+// Dataset factory, class-list parsing and skipping (see dataset.h); the tensor kinds (npy, mlperf) and
+// inference inputs are in tensor_datasets.cc.
 #include "data/dataset.h"
 
 #include <cstring>
@@ -9,6 +9,7 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/image_folder.h"
+#include "data/tensor_datasets.h"
 
 namespace tte {
 namespace {
@@ -36,106 +37,6 @@ std::string JoinNames(const std::vector<std::string>& names) {
   for (size_t i = 0; i < names.size() && i < 20; ++i) out += (i ? ", " : "") + names[i];
   if (names.size() > 20) out += ", ...";
   return out;
-}
-
-// (N, 3, H, W) int8 images in q = pixel - 128 form with integer labels.
-class NpyDataset : public LabelledDataset {
- public:
-  NpyDataset(Tensor images, std::vector<int64_t> index, std::vector<int> labels,
-             std::vector<std::string> names, EvalTransform eval)
-      : LabelledDataset("npy dataset", std::move(labels), std::move(names), eval),
-        images_(std::move(images)),
-        index_(std::move(index)) {}
-
- protected:
-  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
-                    int8_t* out) const override {
-    const int h = static_cast<int>(images_.shape[2]), w = static_cast<int>(images_.shape[3]);
-    const int8_t* src = images_.data<int8_t>() + size_t(index_[i]) * 3 * h * w;
-    if (!aug && presize() == 0 && eval() == EvalTransform::kResize && h == r && w == r) {
-      std::memcpy(out, src, size_t(3) * h * w);  // resizing to the same size is the identity
-      return Status::Ok();
-    }
-    return Transform(Int8ChwToImage(src, w, h), r, aug, sample_seed, out);
-  }
-
- private:
-  Tensor images_;
-  std::vector<int64_t> index_;  // sample -> row of images_
-};
-
-Result<std::vector<int64_t>> ReadLabelsNpy(const std::string& path, int64_t n) {
-  TTE_ASSIGN_OR_RETURN(Tensor t, ReadNpy(path));
-  if (t.shape.size() != 1 || t.shape[0] != n)
-    return InvalidArgument(path + ": labels: shape " + ShapeString(t.shape) + ", expected [" +
-                           std::to_string(n) + "] (one label per image)");
-  std::vector<int64_t> out(n);
-  for (int64_t i = 0; i < n; ++i) {
-    switch (t.dtype) {
-      case DType::kInt8:
-        out[i] = t.data<int8_t>()[i];
-        break;
-      case DType::kUInt8:
-        out[i] = t.data<uint8_t>()[i];
-        break;
-      case DType::kInt16:
-        out[i] = t.data<int16_t>()[i];
-        break;
-      case DType::kInt32:
-        out[i] = t.data<int32_t>()[i];
-        break;
-      case DType::kInt64:
-        out[i] = t.data<int64_t>()[i];
-        break;
-      default:
-        return InvalidArgument(path + ": labels: dtype " + DTypeName(t.dtype) +
-                               ", expected an integer type");
-    }
-    if (out[i] < 0 || out[i] >= 65536)
-      return InvalidArgument(path + ": labels[" + std::to_string(i) +
-                             "] = " + std::to_string(out[i]) + " is out of range (0..65535)");
-  }
-  return out;
-}
-
-Result<std::unique_ptr<Dataset>> OpenNpy(const DatasetSpec& spec, EvalTransform eval) {
-  if (spec.path.empty()) return InvalidArgument("npy dataset: no images .npy path given");
-  if (spec.labels_path.empty())
-    return InvalidArgument(spec.path + ": npy dataset needs a labels .npy (labels_path)");
-  if (spec.max_samples < -1 || spec.max_samples == 0)
-    return InvalidArgument(spec.path + ": max_samples " + std::to_string(spec.max_samples) +
-                           " must be positive (or -1 for all)");
-  TTE_ASSIGN_OR_RETURN(Tensor images, ReadNpy(spec.path));
-  if (images.dtype != DType::kInt8 || images.shape.size() != 4 || images.shape[1] != 3 ||
-      images.shape[2] <= 0 || images.shape[3] <= 0 || images.shape[2] > 65536 ||
-      images.shape[3] > 65536)
-    return InvalidArgument(spec.path + ": found " + DTypeName(images.dtype) + " " +
-                           ShapeString(images.shape) +
-                           ", expected int8 [N,3,R,R] (NCHW, q = pixel - 128)");
-  TTE_ASSIGN_OR_RETURN(std::vector<int64_t> raw, ReadLabelsNpy(spec.labels_path, images.shape[0]));
-  int64_t max_label = -1;
-  for (int64_t l : raw) max_label = std::max(max_label, l);
-  std::vector<std::string> all_names;
-  for (int64_t c = 0; c <= max_label; ++c) all_names.push_back(std::to_string(c));
-  TTE_ASSIGN_OR_RETURN(std::vector<int> classes,
-                       ParseClassList(spec.classes, all_names, spec.path + ": classes"));
-  std::vector<int> remap(all_names.size(), -1);
-  std::vector<std::string> names;
-  for (size_t k = 0; k < classes.size(); ++k) {
-    remap[classes[k]] = static_cast<int>(k);
-    names.push_back(all_names[classes[k]]);
-  }
-  std::vector<int64_t> index;
-  std::vector<int> labels;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (spec.max_samples >= 0 && int64_t(labels.size()) >= spec.max_samples) break;
-    if (remap[raw[i]] < 0) continue;
-    index.push_back(static_cast<int64_t>(i));
-    labels.push_back(remap[raw[i]]);
-  }
-  if (labels.empty()) return InvalidArgument(spec.path + ": no samples of the selected classes");
-  return std::unique_ptr<Dataset>(new NpyDataset(std::move(images), std::move(index),
-                                                 std::move(labels), std::move(names), eval));
 }
 
 }  // namespace
@@ -208,11 +109,12 @@ class SkippedDataset final : public Dataset {
   int num_classes() const override { return all_->num_classes(); }
   const std::vector<std::string>& class_names() const override { return all_->class_names(); }
   int label(size_t i) const override { return all_->label(skip_ + i); }
-  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const override {
+  Status Load(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
+              int8_t* out) const override {
     if (i >= size())
       return InvalidArgument("dataset: sample " + std::to_string(i) + " out of range (size " + std::to_string(size()) +
                              " after skipping " + std::to_string(skip_) + ")");
-    return all_->Load(skip_ + i, r, aug, sample_seed, out);
+    return all_->Load(skip_ + i, f, aug, sample_seed, out);
   }
 
  private:
@@ -246,7 +148,12 @@ Result<std::unique_ptr<Dataset>> OpenKind(const DatasetSpec& spec) {
     s.max_samples = max_samples;
     return OpenNpy(s, eval);
   }
-  return InvalidArgument("dataset kind '" + spec.kind + "': expected fmnist, folder or npy");
+  if (spec.kind == "mlperf") {
+    DatasetSpec s = spec;
+    s.max_samples = max_samples;
+    return OpenMlperf(s, eval);
+  }
+  return InvalidArgument("dataset kind '" + spec.kind + "': expected fmnist, folder, npy or mlperf");
 }
 }  // namespace
 
@@ -267,39 +174,6 @@ Result<std::unique_ptr<Dataset>> OpenDataset(const DatasetSpec& spec) {
     ds = std::make_unique<SkippedDataset>(std::move(ds), static_cast<size_t>(spec.skip));
   }
   return ds;
-}
-
-Result<Tensor> LoadInferenceInputs(const std::vector<std::string>& paths, int r) {
-  if (r <= 0 || r > 4096)
-    return InvalidArgument("inputs: resolution " + std::to_string(r) + " is out of range");
-  if (paths.empty()) return InvalidArgument("inputs: no input files given");
-  const size_t item = size_t(3) * r * r;
-  std::vector<uint8_t> all;
-  int64_t n = 0;
-  for (const std::string& path : paths) {
-    TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
-    if (bytes.size() >= 6 && std::memcmp(bytes.data(), "\x93NUMPY", 6) == 0) {
-      TTE_ASSIGN_OR_RETURN(Tensor t, ParseNpy(bytes, path));
-      if (t.dtype != DType::kInt8 || t.shape.size() != 4 || t.shape[1] != 3 || t.shape[2] != r ||
-          t.shape[3] != r)
-        return InvalidArgument(path + ": found " + DTypeName(t.dtype) + " " + ShapeString(t.shape) +
-                               ", expected int8 [N,3," + std::to_string(r) + "," +
-                               std::to_string(r) + "] (NCHW, q = pixel - 128)");
-      all.insert(all.end(), t.bytes.begin(), t.bytes.end());
-      n += t.shape[0];
-      continue;
-    }
-    TTE_ASSIGN_OR_RETURN(Image img, DecodeImage(bytes.data(), bytes.size(), path));
-    TTE_ASSIGN_OR_RETURN(Image resized, ApplyEvalTransform(img, r, EvalTransform::kResize));
-    const size_t at = all.size();
-    all.resize(at + item);
-    TTE_RETURN_IF_ERROR(ImageToInt8Chw(resized, reinterpret_cast<int8_t*>(all.data() + at)));
-    ++n;
-  }
-  if (n == 0) return InvalidArgument("inputs: the given files hold no samples");
-  Tensor out(DType::kInt8, {n, 3, r, r});
-  out.bytes = std::move(all);
-  return out;
 }
 
 }  // namespace tte

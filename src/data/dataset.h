@@ -1,14 +1,21 @@
-// The dataset interface: labelled samples preprocessed to the model's input (int8 CHW, batch 1,
-// 3 x r x r, q = pixel - 128), and the loader of inference inputs.
+// The dataset interface: labelled samples preprocessed to the model's input sample (SampleFormat:
+// int8 CHW [c, h, w], batch 1; images quantized by the model's pixel rule), and the loader of
+// inference inputs.
 //
 // Kinds (DatasetSpec::kind):
 //   "fmnist"  Fashion-MNIST IDX files (fashion_mnist.h); path = directory, default Debian's
 //             /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist); split train|test.
 //   "folder"  root/<class>/<image files> (image_folder.h), like torchvision's ImageFolder.
-//   "npy"     path = int8 .npy of shape (N, 3, R, R) (q = pixel - 128); labels_path = integer .npy
-//   of
-//             shape (N). Samples are turned back into RGB images, so any r and augmentation work;
-//             with the "resize" eval transform and r == R the bytes are copied unchanged.
+//   "npy"     path = int8 .npy of N samples, labels_path = integer .npy of shape (N). A sample is fed as
+//             stored when its shape is the model's input in the model's own layout (NHWC for TFLite,
+//             CHW for .pkl; dimensions of size 1 may be left out); (N, 3, H, W) int8 arrays of another
+//             size (q = pixel - 128, the .pkl convention) are turned back into images, so any size and
+//             augmentation work.
+//   "mlperf"  path = a folder of raw samples in the model's input layout plus y_labels.csv
+//             (`file,n_classes,label` per line), as MLPerf Tiny packages its evaluation data. int8
+//             samples are fed as stored; uint8 (8-bit image) samples as q = p - 128, the MLPerf Tiny
+//             convention. DatasetSpec::raw says which: "int8", "uint8", or "auto" (uint8 when the model
+//             input has 3 channels, int8 otherwise). Only uint8 image samples can be augmented.
 // Class subsets (`classes`): a comma-separated list of class names, indices or index ranges, e.g.
 // "0-4", "5,6,7,8,9", "Sandal,Bag"; each item is first matched against the class names exactly,
 // then read as an index "i" or range "a-b" (a <= b). Labels are remapped to 0..K-1 in the order of
@@ -26,12 +33,14 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "data/augment.h"
+#include "data/sample_format.h"
 
 namespace tte {
 
 struct DatasetSpec {            // filled by the CLI
-  std::string kind;             // "fmnist" | "folder" | "npy"
-  std::string path;             // fmnist dir ("" = Debian's), folder root, or int8 .npy file
+  std::string kind;             // "fmnist" | "folder" | "npy" | "mlperf"
+  std::string path;             // fmnist dir ("" = Debian's), folder root, int8 .npy file, mlperf folder
+  std::string raw = "auto";     // mlperf only: sample bytes are "int8", "uint8" or "auto" (see above)
   std::string labels_path;      // npy only: labels .npy
   std::string split = "train";  // fmnist: train | test
   std::string classes;          // see the file comment; empty = all
@@ -51,10 +60,11 @@ class Dataset {
   // Names of the K classes, index = label.
   virtual const std::vector<std::string>& class_names() const = 0;
   virtual int label(size_t i) const = 0;
-  // Writes sample i, preprocessed to int8 CHW 3 x r x r (q = p - 128), into out (3*r*r bytes).
+  // Writes sample i, preprocessed to the model's int8 CHW sample `f` (see sample_format.h), into out
+  // (f.bytes() bytes).
   // aug == nullptr means the deterministic eval transform (DatasetSpec::eval_transform); otherwise
   // aug->Apply(image, r, sample_seed) (see augment.h). Thread-safe: const, no shared mutable state.
-  virtual Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+  virtual Status Load(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
                       int8_t* out) const = 0;
 };
 
@@ -70,24 +80,25 @@ class LabelledDataset : public Dataset {
   int num_classes() const final { return static_cast<int>(names_.size()); }
   const std::vector<std::string>& class_names() const final { return names_; }
   int label(size_t i) const final { return labels_[i]; }
-  Status Load(size_t i, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const final {
+  Status Load(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const final {
     if (i >= labels_.size())
       return InvalidArgument(what_ + ": sample " + std::to_string(i) + " out of range (size " +
                              std::to_string(labels_.size()) + ")");
-    return LoadSample(i, r, aug, sample_seed, out);
+    return LoadSample(i, f, aug, sample_seed, out);
   }
   void set_presize(int n) { presize_ = n; }
 
  protected:
-  virtual Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+  virtual Status LoadSample(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
                             int8_t* out) const = 0;
   EvalTransform eval() const { return eval_; }
   int presize() const { return presize_; }
   // The decoded image of a sample -> out: the presize resize if set, then augmentation or the eval transform.
-  Status Transform(const Image& img, int r, const Augmenter* aug, uint64_t sample_seed, int8_t* out) const {
-    if (presize_ <= 0) return TransformToInt8(img, r, aug, sample_seed, eval_, out);
+  Status Transform(const Image& img, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
+                   int8_t* out) const {
+    if (presize_ <= 0) return TransformToInt8(img, f, aug, sample_seed, eval_, out);
     TTE_ASSIGN_OR_RETURN(Image stored, ResizeBilinear(img, presize_, presize_));
-    return TransformToInt8(stored, r, aug, sample_seed, eval_, out);
+    return TransformToInt8(stored, f, aug, sample_seed, eval_, out);
   }
 
  private:
@@ -106,9 +117,11 @@ Result<std::vector<int>> ParseClassList(const std::string& text,
                                         const std::vector<std::string>& names,
                                         const std::string& what);
 
-// Loads model inputs for inference: each path is an int8 NCHW .npy (must be int8, 4-D, C = 3,
-// H = W = r) or an image file (decoded, resized to r x r, q = p - 128). Files are told apart by the
-// .npy magic, not the extension. Returns int8 [N, 3, r, r], all inputs concatenated along N.
-Result<Tensor> LoadInferenceInputs(const std::vector<std::string>& paths, int r);
+// Loads model inputs for inference, each path one of (told apart by content, not the extension):
+//   an int8 .npy of N samples in the model's layout (dimensions of size 1 may be left out; never resized),
+//   an image file (PNG/JPEG/BMP: decoded, resized to f.w x f.h, quantized by f's rule),
+//   or raw int8 bytes in the model's layout (a multiple of f.bytes(): MLPerf Tiny's .bin samples).
+// Returns int8 [N, f.c, f.h, f.w] (CHW), all inputs concatenated along N.
+Result<Tensor> LoadInferenceInputs(const std::vector<std::string>& paths, const SampleFormat& f);
 
 }  // namespace tte

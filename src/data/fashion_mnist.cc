@@ -19,14 +19,14 @@ class FashionMnistDataset : public LabelledDataset {
         pixels_(std::move(pixels)) {}
 
  protected:
-  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+  Status LoadSample(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
                     int8_t* out) const override {
     // Grey is kept as one channel through the transform: every step (resize, flip, enhancers) gives
     // the same planes as on the RGB copy, and ImageToInt8Chw copies it to three planes.
     Image img(cols_, rows_, 1);
     const size_t n = size_t(rows_) * cols_;
     std::memcpy(img.pixels.data(), pixels_.data() + i * n, n);
-    return Transform(img, r, aug, sample_seed, out);
+    return Transform(img, f, aug, sample_seed, out);
   }
 
  private:

@@ -127,6 +127,18 @@ Status CheckImage(const Image& in, const char* what) {
 
 }  // namespace
 
+bool LooksLikeImage(const std::vector<uint8_t>& b) {
+  const size_t n = b.size();
+  auto starts = [&](const char* magic, size_t len) { return n >= len && std::memcmp(b.data(), magic, len) == 0; };
+  if (starts("\x89PNG\r\n\x1a\n", 8) || starts("\xff\xd8\xff", 3) || starts("GIF87a", 6) || starts("GIF89a", 6))
+    return true;
+  if (starts("BM", 2) && n >= 6) {
+    const uint32_t size = uint32_t(b[2]) | uint32_t(b[3]) << 8 | uint32_t(b[4]) << 16 | uint32_t(b[5]) << 24;
+    return size == n;
+  }
+  return false;
+}
+
 Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& label) {
   if (size == 0) return DataLoss(label + ": empty file, not an image");
   if (size > size_t(INT32_MAX)) return DataLoss(label + ": file too large to decode");

@@ -54,6 +54,9 @@ inline constexpr int64_t kDecodeSlackBytes = int64_t{16} << 20;
 // Note: JPEG decoding uses stb_image's IDCT and chroma upsampling, which can differ by a few
 // levels from libjpeg (what PIL uses); PNG and BMP decode exactly.
 Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& label);
+// True when the bytes start like a PNG, JPEG, GIF or BMP file (a BMP's header must also state the
+// file's size), so that raw sample bytes are not mistaken for an image.
+bool LooksLikeImage(const std::vector<uint8_t>& bytes);
 Result<Image> ReadImage(const std::string& path);
 // Checks that `path` holds a decodable image by reading its header only (cheap). Names the file.
 Status CheckImageHeader(const std::string& path);

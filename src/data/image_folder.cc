@@ -31,10 +31,10 @@ class ImageFolderDataset : public LabelledDataset {
         samples_(std::move(samples)) {}
 
  protected:
-  Status LoadSample(size_t i, int r, const Augmenter* aug, uint64_t sample_seed,
+  Status LoadSample(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
                     int8_t* out) const override {
     TTE_ASSIGN_OR_RETURN(Image img, ReadImage(samples_[i].path));
-    Status st = Transform(img, r, aug, sample_seed, out);
+    Status st = Transform(img, f, aug, sample_seed, out);
     return st.ok() ? st : st.WithContext(samples_[i].path);
   }
 

@@ -38,9 +38,13 @@ Result<std::unique_ptr<InferenceSession>> InferenceSession::Create(const ir::Gra
     AppendHeadForward(&P, s->graph_.features, h.out);
     s->graph_.stages.emplace_back("fc", P.logits);
   }
+  s->output_ = P.logits;
+  if (opt.softmax && view.softmax_node >= 0)
+    s->output_ = s->graph_.tensor_of_value[static_cast<size_t>(model.nodes[static_cast<size_t>(view.softmax_node)].outputs[0])];
   // Stage outputs are read after Run (stages(): `tte infer` dumps, golden tests), so the planner must not
   // reuse their bytes: they are outputs of the program.
   for (const auto& stage : s->graph_.stages) P.tensors[stage.second].is_output = true;
+  P.tensors[s->output_].is_output = true;
   TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&s->program_));
   TTE_ASSIGN_OR_RETURN(s->exec_, Executor::Create(&s->program_, plan.arena_bytes));
   return s;
@@ -59,6 +63,12 @@ float InferenceSession::logit(int i) const {
 
 int InferenceSession::Predict() const {
   int best = 0;
+  if (output_ != program_.logits) {
+    const int8_t* y = output();
+    for (int i = 1; i < output_size(); ++i)
+      if (y[i] > y[best]) best = i;
+    return best;
+  }
   for (int i = 1; i < num_classes(); ++i)
     if (logit(i) > logit(best)) best = i;
   return best;

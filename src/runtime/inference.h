@@ -23,6 +23,9 @@ class InferenceSession {
 
   int resolution() const { return program_.resolution; }
   int num_classes() const { return static_cast<int>(program_.tensors[program_.logits].numel()); }
+  // The model's output: its final softmax when Create ran it, else the logits.
+  int output_size() const { return static_cast<int>(program_.tensors[output_].numel()); }
+  const int8_t* output() const { return reinterpret_cast<const int8_t*>(exec_->Data(output_)); }
   int64_t input_bytes() const { return program_.tensors[program_.input].bytes(); }
 
   // Runs one input (int8, the model's [C, H, W]). The logits stay valid until the next Run.
@@ -30,7 +33,9 @@ class InferenceSession {
   const int8_t* logits() const;        // int8 classifier only
   bool fp_logits() const { return program_.tensors[program_.logits].dtype == DType::kFloat32; }
   float logit(int i) const;            // either kind, as float
-  int Predict() const;                 // argmax of the logits (first index on ties, as torch.argmax)
+  // argmax of the output (the softmax when it ran, as TFLite's evaluations take it; first index on ties,
+  // as torch.argmax)
+  int Predict() const;
   // Stage outputs of the last Run: the reference's dump names for .pkl models (first_conv, block_00, ..., fc),
   // every op's output ("NN_<op>") for other models.
   const std::vector<std::pair<std::string, int>>& stages() const { return graph_.stages; }
@@ -41,6 +46,7 @@ class InferenceSession {
  private:
   Program program_;
   ForwardGraph graph_;
+  int output_ = -1;
   std::unique_ptr<Executor> exec_;
 };
 

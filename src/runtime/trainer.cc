@@ -23,9 +23,10 @@ using Clock = std::chrono::steady_clock;
 // A loader thread that fills a ring of sample buffers in a given order.
 class Prefetcher {
  public:
-  Prefetcher(const Dataset& data, int r, const Augmenter* aug, std::vector<size_t> order, uint64_t seed, uint64_t epoch)
-      : data_(data), r_(r), aug_(aug), order_(std::move(order)), seed_(seed), epoch_(epoch) {
-    const size_t slot = static_cast<size_t>(3 * r * r);
+  Prefetcher(const Dataset& data, const SampleFormat& format, const Augmenter* aug, std::vector<size_t> order,
+             uint64_t seed, uint64_t epoch)
+      : data_(data), format_(format), aug_(aug), order_(std::move(order)), seed_(seed), epoch_(epoch) {
+    const size_t slot = format.bytes();
     for (auto& s : slots_) s.pixels.resize(slot);
     thread_ = std::thread([this] { Run(); });
   }
@@ -71,7 +72,7 @@ class Prefetcher {
       }
       Slot& s = slots_[k % kSlots];
       const size_t i = order_[k];
-      Status st = data_.Load(i, r_, aug_, SampleSeed(seed_, epoch_, i), s.pixels.data());
+      Status st = data_.Load(i, format_, aug_, SampleSeed(seed_, epoch_, i), s.pixels.data());
       s.label = data_.label(i);
       std::lock_guard<std::mutex> lock(mu_);
       if (!st.ok()) {
@@ -85,7 +86,7 @@ class Prefetcher {
   }
 
   const Dataset& data_;
-  int r_;
+  SampleFormat format_;
   const Augmenter* aug_;
   std::vector<size_t> order_;
   uint64_t seed_, epoch_;
@@ -130,6 +131,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const S
   t->config_ = config;
   TTE_ASSIGN_OR_RETURN(t->compiled_, CompileTraining(model, scheme, options));
   Program& P = t->compiled_.program;
+  t->format_ = SampleFormatOf(model.input_spec);
+  const TensorInfo& in = P.tensors[P.input];
+  if (in.numel() != static_cast<int64_t>(t->format_.bytes()))
+    return Internal("trainer: program input " + ShapeString(in.shape) + " differs from the model input " +
+                    t->format_.Describe());
   TTE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(&P));
   TTE_RETURN_IF_ERROR(CheckPlan(P, plan));
   t->arena_bytes_ = plan.arena_bytes;  // the executor runs in exactly this arena
@@ -158,7 +164,6 @@ double Trainer::LearningRate(int64_t update, int64_t per_epoch) const {
 
 Result<double> Trainer::Evaluate(const Dataset& data, LogitRange* range) {
   const Program& P = compiled_.program;
-  const int R = P.resolution;
   const size_t n = data.size();
   if (n == 0) return 0.0;
   const int threads = std::max(1, std::min<int>(config_.threads, static_cast<int>(n)));
@@ -177,12 +182,12 @@ Result<double> Trainer::Evaluate(const Dataset& data, LogitRange* range) {
   Progress bar("eval", static_cast<int64_t>(n), config_.progress);
   std::atomic<int64_t> done{0};
   auto work = [&](Executor* e) {
-    std::vector<int8_t> img(static_cast<size_t>(3 * R * R));
+    std::vector<int8_t> img(format_.bytes());
     float my_lo = 0, my_hi = 0;
     for (;;) {
       size_t i = next++;
       if (i >= n) break;
-      Status st = data.Load(i, R, nullptr, 0, img.data());
+      Status st = data.Load(i, format_, nullptr, 0, img.data());
       if (!st.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         error = st;
@@ -229,7 +234,6 @@ Result<double> Trainer::Evaluate(const Dataset& data, LogitRange* range) {
 
 Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::function<void(const EpochMetrics&)>& on_epoch) {
   const Program& P = compiled_.program;
-  const int R = P.resolution;
   const int B = config_.batch;
   const size_t n = train.size();
   if (n < static_cast<size_t>(B))
@@ -268,7 +272,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
     Rng rng(config_.seed * 1000003 + static_cast<uint64_t>(epoch));
     for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[static_cast<size_t>(rng.UniformInt(0, static_cast<int64_t>(i)))]);
     order.resize(static_cast<size_t>(per_epoch) * B);
-    Prefetcher pf(train, R, aug.get(), order, config_.seed, static_cast<uint64_t>(epoch));
+    Prefetcher pf(train, format_, aug.get(), order, config_.seed, static_cast<uint64_t>(epoch));
     Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs),
                       static_cast<int64_t>(order.size()), config_.progress);
     EpochMetrics em;
@@ -282,7 +286,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       int label = 0;
       TTE_RETURN_IF_ERROR(pf.Get(k, &px, &label));
       auto c0 = Clock::now();
-      std::memcpy(exec_->input(), px, static_cast<size_t>(3 * R * R));
+      std::memcpy(exec_->input(), px, format_.bytes());
       pf.Release(k);
       // The loss first: a sample whose loss is not finite stops the run before its update is applied.
       exec_->RunOps(0, loss_end_, label);

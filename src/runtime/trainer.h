@@ -99,6 +99,7 @@ class Trainer {
   Trainer() = default;
 
   TrainerConfig config_;
+  SampleFormat format_;  // the model's input sample (the datasets' Load argument)
   CompiledTraining compiled_;
   int64_t arena_bytes_ = 0;
   size_t head_forward_op_ = 0;

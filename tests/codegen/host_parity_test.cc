@@ -55,7 +55,7 @@ void ExpectHostParity(const Case& c) {
   bool windowed = false;
   for (const Op& op : prog.ops) windowed |= op.windowed;
   EXPECT_EQ(windowed, c.expect_windowed);
-  auto samples = TakeSamples(**ds, spec, c.samples, prog.resolution);
+  auto samples = TakeSamples(**ds, spec, c.samples, SampleFormat::Rgb(prog.resolution));
   ASSERT_TRUE(samples.ok()) << samples.status().ToString();
 
   ProjectConfig cfg;

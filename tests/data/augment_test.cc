@@ -226,7 +226,7 @@ TEST(EvalTransform, ResizeAndCenterCrop) {
   EXPECT_FALSE(ParseEvalTransform("crop").ok());
 
   std::vector<int8_t> q(3 * 24 * 24);
-  ASSERT_TRUE(TransformToInt8(src, 24, nullptr, 0, EvalTransform::kResize, q.data()).ok());
+  ASSERT_TRUE(TransformToInt8(src, SampleFormat::Rgb(24), nullptr, 0, EvalTransform::kResize, q.data()).ok());
   EXPECT_EQ(q[0], int8_t(int(r->pixels[0]) - 128));
   EXPECT_EQ(q[24 * 24 + 5], int8_t(int(r->pixels[5 * 3 + 1]) - 128));
 }

@@ -64,7 +64,7 @@ DatasetSpec FakeFmnistSpec(const std::string& name) {
 std::vector<int8_t> LoadOne(const Dataset& ds, size_t i, int r, const Augmenter* aug = nullptr,
                             uint64_t seed = 0) {
   std::vector<int8_t> out(size_t(3) * r * r);
-  Status st = ds.Load(i, r, aug, seed, out.data());
+  Status st = ds.Load(i, SampleFormat::Rgb(r), aug, seed, out.data());
   EXPECT_TRUE(st.ok()) << st.ToString();
   return out;
 }
@@ -312,7 +312,7 @@ TEST(InferenceInputs, NpyAndImagesConcatenated) {
   for (size_t i = 0; i < t.bytes.size(); ++i) t.bytes[i] = uint8_t(i);
   ASSERT_TRUE(WriteNpy(dir + "/two.npy", t).ok());
   WritePng(dir + "/pic.png", 10, 4, 3, 50);
-  auto r = LoadInferenceInputs({dir + "/two.npy", dir + "/pic.png"}, 6);
+  auto r = LoadInferenceInputs({dir + "/two.npy", dir + "/pic.png"}, SampleFormat::Rgb(6));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->shape, (std::vector<int64_t>{3, 3, 6, 6}));
   EXPECT_EQ(0, std::memcmp(r->bytes.data(), t.bytes.data(), t.bytes.size()));
@@ -323,22 +323,20 @@ TEST(InferenceInputs, NpyAndImagesConcatenated) {
 
   Tensor f(DType::kFloat32, {1, 3, 6, 6});
   ASSERT_TRUE(WriteNpy(dir + "/f.npy", f).ok());
-  r = LoadInferenceInputs({dir + "/f.npy"}, 6);
+  r = LoadInferenceInputs({dir + "/f.npy"}, SampleFormat::Rgb(6));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(
-      r.status().message(),
-      dir + "/f.npy: found float32 [1,3,6,6], expected int8 [N,3,6,6] (NCHW, q = pixel - 128)");
-  r = LoadInferenceInputs({dir + "/two.npy"}, 8);
+  EXPECT_EQ(r.status().message(),
+            dir + "/f.npy: found float32 [1,3,6,6], expected int8 [N,3,6,6] (the model's input layout, q = pixel - 128)");
+  r = LoadInferenceInputs({dir + "/two.npy"}, SampleFormat::Rgb(8));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("found int8 [2,3,6,6], expected int8 [N,3,8,8]"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("found int8 [2,3,6,6], expected int8 [N,3,8,8]"), std::string::npos);
   ASSERT_TRUE(WriteFileAtomic(dir + "/junk.jpg", std::string("no image here")).ok());
-  r = LoadInferenceInputs({dir + "/junk.jpg"}, 6);
+  r = LoadInferenceInputs({dir + "/junk.jpg"}, SampleFormat::Rgb(6));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().rfind(dir + "/junk.jpg: cannot decode image", 0), 0u)
       << r.status().message();
-  EXPECT_FALSE(LoadInferenceInputs({}, 6).ok());
-  EXPECT_FALSE(LoadInferenceInputs({dir + "/absent.png"}, 6).ok());
+  EXPECT_FALSE(LoadInferenceInputs({}, SampleFormat::Rgb(6)).ok());
+  EXPECT_FALSE(LoadInferenceInputs({dir + "/absent.png"}, SampleFormat::Rgb(6)).ok());
 }
 
 TEST(Dataset, ParallelLoadsMatchSerial) {
@@ -355,7 +353,7 @@ TEST(Dataset, ParallelLoadsMatchSerial) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (size_t i = t; i < 12; i += 4)
-        (void)(*ds)->Load(i, 32, &*aug, SampleSeed(5, 0, i), par[i].data());
+        (void)(*ds)->Load(i, SampleFormat::Rgb(32), &*aug, SampleSeed(5, 0, i), par[i].data());
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(par, serial);
@@ -416,7 +414,7 @@ TEST(Skip, DropsTheFirstMatchingSamplesThenCountsMaxSamples) {
   EXPECT_EQ((*rest)->size(), (*all)->size() - 2);
   EXPECT_EQ(LoadOne(**rest, (*rest)->size() - 1, 16), LoadOne(**all, (*all)->size() - 1, 16));
   int8_t buf[3 * 16 * 16];
-  EXPECT_FALSE((*rest)->Load((*rest)->size(), 16, nullptr, 0, buf).ok());
+  EXPECT_FALSE((*rest)->Load((*rest)->size(), SampleFormat::Rgb(16), nullptr, 0, buf).ok());
   spec.skip = static_cast<int64_t>((*all)->size());
   auto none = OpenDataset(spec);
   ASSERT_FALSE(none.ok());

@@ -146,7 +146,7 @@ TEST(Golden, FashionMnistTestImage0) {
   ASSERT_EQ(golden->dtype, DType::kInt8);
   ASSERT_EQ(golden->bytes.size(), 3u * 128 * 128);
   std::vector<int8_t> got(3 * 128 * 128);
-  ASSERT_TRUE((*ds)->Load(0, 128, nullptr, 0, got.data()).ok());
+  ASSERT_TRUE((*ds)->Load(0, SampleFormat::Rgb(128), nullptr, 0, got.data()).ok());
   const int8_t* want = golden->data<int8_t>();
   int diff = 0;
   for (size_t i = 0; i < got.size(); ++i) diff += got[i] != want[i];

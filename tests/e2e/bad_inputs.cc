@@ -206,8 +206,8 @@ std::vector<BadInput> BadInputCatalogue() {
       E("random-pkl", "random", "4 KB of random bytes as a model", model(Random(4096, 1)), info, {"m.pkl", "not a zip archive"}),
       E("random-pickle", "random", "a model whose data.pkl is 4 KB of random bytes", model(PklFile(Random(4096, 2))), info,
        {"m.pkl:archive/data.pkl", "pickle byte"}),
-      E("random-input", "random", "4 KB of random bytes as an input image", input(Random(4096, 3)), infer,
-       {"in", "cannot decode image"}, {"y.npy"}),
+      E("random-input", "random", "4 KB of random bytes as an input (not an image; not whole raw samples)", input(Random(4096, 3)), infer,
+       {"in", "neither .npy nor an image", "not a whole number of raw int8 samples"}, {"y.npy"}),
       // ---- deeply nested
       E("nested-tuples", "deeply nested", "the 1 MB pickle of issue 17: 1,000,000 nested TUPLE1", model(PklFile(NestedTuples())),
        info, {"m.pkl:archive/data.pkl", "pickle byte 103", "nested more than 100 deep"}),

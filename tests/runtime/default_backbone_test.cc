@@ -35,7 +35,7 @@ TEST(DefaultBackbone, Int8LogitsEqualThePyTorchSimulationOnAllTestImages) {
   std::vector<int8_t> img(static_cast<size_t>(3 * R * R));
   int64_t mismatched = 0, correct = 0, sim_correct = 0;
   for (size_t i = 0; i < (*ds)->size(); ++i) {
-    ASSERT_TRUE((*ds)->Load(i, R, nullptr, 0, img.data()).ok());
+    ASSERT_TRUE((*ds)->Load(i, SampleFormat::Rgb(R), nullptr, 0, img.data()).ok());
     ASSERT_EQ((*ds)->label(i), labels->data<int64_t>()[i]) << "sample " << i;
     (*s)->Run(img.data());
     const int8_t* w = want->data<int8_t>() + i * K;
