@@ -120,8 +120,12 @@ int RunTrain(const TrainCmd& o) {
   int64_t state = 0;
   for (const auto& t : P.tensors)
     if (t.storage == Storage::kState) state += t.bytes();
-  std::printf("tte train: %s, scheme %s, %d classes, %zu train / %zu eval samples, %dx%d\n", o.model.c_str(),
-              T.compiled().scheme.name.c_str(), classes, (*train)->size(), (*eval)->size(), P.resolution, P.resolution);
+  const SampleFormat format = SampleFormatOf(m->graph.input_spec);
+  const std::string input = format.c == 3 && format.pixels == PixelQuant::kMinus128
+                                ? std::to_string(format.h) + "x" + std::to_string(format.w)
+                                : "input " + format.Describe();
+  std::printf("tte train: %s, scheme %s, %d classes, %zu train / %zu eval samples, %s\n", o.model.c_str(),
+              T.compiled().scheme.name.c_str(), classes, (*train)->size(), (*eval)->size(), input.c_str());
   std::printf("  program: %zu ops, arena %s, trained state %s (%s, %s, QAS %s, %s updates), batch %d, lr %g\n", P.ops.size(),
               HumanBytes(T.arena_bytes()).c_str(), HumanBytes(state).c_str(),
               P.train.store == TTE_STORE_MASTER ? "fp32 masters" : "int8/int32 in place",

@@ -29,9 +29,33 @@ void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, s
   auto view = MakeLayerView(g);
   if (!view.ok() || view->head_input < 0) return;
   const ir::FpHead& h = g.fp_head;
-  if (h.in > 0 && h.out == num_classes && h.in == g.value(view->head_input).numel()) {
-    *w = h.weight;
-    *b = h.bias;
+  const int64_t in = g.value(view->head_input).numel();
+  if (h.in > 0) {
+    if (h.out == num_classes && h.in == in) {
+      *w = h.weight;
+      *b = h.bias;
+    }
+    return;
+  }
+  // No fp32 head yet: the model's own int8 classifier, dequantized, when it predicts the same classes, so
+  // that training continues from the model as it is (W = w_q * s_w[c], b = b_q * s_x * s_w[c]: the real
+  // logits the int8 layer approximates).
+  const ir::Node& n = g.nodes[static_cast<size_t>(view->head_node)];
+  if (view->head_classes(g) != num_classes || n.inputs.size() < 2) return;
+  const ir::Value& x = g.value(n.inputs[0]);
+  const ir::Value& wq = g.value(n.inputs[1]);
+  if (!wq.is_const() || wq.dtype != DType::kInt8 || wq.numel() != int64_t(num_classes) * in || x.quant.empty()) return;
+  const bool per_channel = wq.quant.scale.size() == static_cast<size_t>(num_classes);
+  if (!per_channel && wq.quant.scale.size() != 1) return;
+  const ir::Value* bq = n.inputs.size() > 2 && n.inputs[2] >= 0 ? &g.value(n.inputs[2]) : nullptr;
+  if (bq && (!bq->is_const() || bq->dtype != DType::kInt32 || bq->numel() != num_classes)) return;
+  w->resize(static_cast<size_t>(num_classes * in));
+  b->assign(static_cast<size_t>(num_classes), 0.0f);
+  for (int c = 0; c < num_classes; ++c) {
+    const double sw = wq.quant.scale[per_channel ? static_cast<size_t>(c) : 0];
+    for (int64_t k = 0; k < in; ++k)
+      (*w)[static_cast<size_t>(c * in + k)] = static_cast<float>(wq.as<int8_t>()[c * in + k] * sw);
+    if (bq) (*b)[static_cast<size_t>(c)] = static_cast<float>(bq->as<int32_t>()[c] * x.quant.scale[0] * sw);
   }
 }
 

@@ -25,8 +25,9 @@ struct LogitRange {
 Result<Model> ExportTrainedModel(const Model& base, const Program& prog, const Executor& exec,
                                  const std::vector<std::string>& class_names, LogitRange range);
 
-// Initial head weights/bias from a graph's fp32 head (a model trained by tte) when it matches (classes,
-// features); else empty.
+// Initial head weights/bias: the graph's fp32 head (a model trained by tte) when it matches (classes,
+// features); else, when the model's int8 classifier predicts `num_classes` classes, that classifier
+// dequantized; else empty (a fresh head).
 void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b);
 
 }  // namespace tte
