@@ -76,7 +76,7 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, OpenDataset(spec));
   const int classes = dataset->num_classes();
   TTE_ASSIGN_OR_RETURN(TrainOptions opt, o.compile.Options(classes));
-  HeadFromGraph(d.model.graph, classes, &opt.head_weight, &opt.head_bias);
+  if (!o.compile.new_head) HeadFromGraph(d.model.graph, classes, &opt.head_weight, &opt.head_bias);
   TTE_ASSIGN_OR_RETURN(const int grid, o.compile.PatchGrid());
   TTE_ASSIGN_OR_RETURN(d.program, codegen::CompileDeviceProgram(d.model.graph, scheme, opt, grid, d.budget_bytes,
                                                                 d.reserve_bytes));
@@ -93,6 +93,11 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
                                                             std::to_string(d.program.patch_grid)
                                                       : std::string("off"));
   c.info.lr = o.lr;
+  const ir::InputSpec& in = d.model.graph.input_spec;
+  c.info.input_scale = in.scale;
+  c.info.input_zero = in.zero;
+  c.info.input_pixels_minus_128 = in.pixels == ir::PixelRule::kMinus128;
+  c.info.input_source_nhwc = in.source_nhwc;
   c.info.rng_seed = o.rng_seed >= 0 ? static_cast<uint32_t>(o.rng_seed)
                                     : static_cast<uint32_t>(o.compile.seed * 2654435761u + 12345u) | 1u;
   if (c.info.rng_seed == 0) c.info.rng_seed = 1;

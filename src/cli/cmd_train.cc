@@ -94,7 +94,7 @@ int RunTrain(const TrainCmd& o) {
   const int classes = (*train)->num_classes();
   auto opt = o.compile.Options(classes);
   if (!opt.ok()) return Fail("train", opt.status());
-  HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias);
+  if (!o.compile.new_head) HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias);
   TrainerConfig cfg;
   cfg.epochs = o.epochs;
   cfg.max_updates = o.steps;

@@ -83,6 +83,9 @@ Result<Scheme> SchemeOptions::Load(const std::string& model_path) const {
 void CompileOptions::Add(CLI::App* app, bool device_command) {
   device = device_command;
   if (device) patches = "auto";
+  app->add_flag("--new-head", new_head,
+                "Start the fp32 head afresh (seeded random init) even when the model's own classifier (or a tte-trained "
+                "fp32 head) predicts as many classes as the data has; by default training continues from it");
   app->add_option("--store", store,
                   "Where trained parameters live: 'device' (int8 weights and int32 biases updated in place, no master "
                   "copy: what the MCU runs) or 'master' (fp32 master copies: the reference simulation)")

@@ -55,6 +55,7 @@ struct CompileOptions {
   std::string store = "device";
   std::string rounding = "stochastic";
   bool no_qas = false;
+  bool new_head = false;
   float momentum = 0.0f;
   bool no_reorder = false;
   bool no_inplace = false;

@@ -93,7 +93,23 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
   h += "#ifndef TTE_MODEL_H_\n#define TTE_MODEL_H_\n\n#include <stdint.h>\n\n";
   h += "#define TTE_RESOLUTION " + std::to_string(prog.resolution) + "\n";
   h += "#define TTE_INPUT_BYTES " + std::to_string(input.bytes()) + "  /* int8 CHW " + ShapeText(input.shape) +
-       ", q = pixel - 128 */\n";
+       (info.input_pixels_minus_128 ? ", q = pixel - 128" : "") + " */\n";
+  if (input.shape.size() == 3) {
+    h += "/* The input tte_input() takes: int8 [C][H][W], element (c, y, x) at (c * H + y) * W + x" +
+         std::string(info.input_source_nhwc ? " (the model file's own input is NHWC: transpose when copying)" : "") +
+         ". */\n";
+    h += "#define TTE_INPUT_C " + std::to_string(input.shape[0]) + "\n#define TTE_INPUT_H " +
+         std::to_string(input.shape[1]) + "\n#define TTE_INPUT_W " + std::to_string(input.shape[2]) + "\n";
+  }
+  if (info.input_scale > 0) {
+    char scale[64];
+    std::snprintf(scale, sizeof scale, "%.9g", info.input_scale);
+    h += "/* real value = TTE_INPUT_SCALE * (q - TTE_INPUT_ZERO_POINT); an 8-bit pixel p becomes q = " +
+         std::string(info.input_pixels_minus_128 ? "p - 128" : "clamp(round(p / 255 / TTE_INPUT_SCALE) + TTE_INPUT_ZERO_POINT)") +
+         " */\n";
+    h += "#define TTE_INPUT_SCALE " + std::string(scale) + "f\n#define TTE_INPUT_ZERO_POINT " +
+         std::to_string(info.input_zero) + "\n";
+  }
   h += "#define TTE_NUM_CLASSES " + std::to_string(prog.head.out) + "\n";
   h += "#define TTE_ARENA_BYTES " + std::to_string(plan.arena_bytes) + "\n";
   h += "#define TTE_STATE_BYTES " + std::to_string(m.state_init_bytes + m.state_zero_bytes) +

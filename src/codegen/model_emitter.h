@@ -33,6 +33,12 @@ struct ModelEmitInfo {
   // The plugin's marks are then: 0 = step start, 1 + i = before op i, ops + 1 = step end, so op i's exact
   // instruction count is the delta of mark i + 2.
   bool profile_ops = false;
+  // The model input's quantization and how pixels and the model file's layout map to tte_input() (tte_model.h's
+  // TTE_INPUT_* macros). input_scale 0: unknown (no scale/zero-point macros).
+  double input_scale = 0;
+  int input_zero = 0;
+  bool input_pixels_minus_128 = true;  // 8-bit pixels p are fed as p - 128; else round(p / 255 / scale) + zero
+  bool input_source_nhwc = false;      // the model file's input is NHWC (TFLite)
 };
 
 struct EmittedModel {
