@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "compiler/device_compile.h"
+#include "memory/device_compile.h"
 #include "core/file_io.h"
 #include "memory/plan_checker.h"
 #include "memory/plan_svg.h"
