@@ -13,9 +13,9 @@
 #include "memory/device_compile.h"
 #include "core/file_io.h"
 #include "memory/plan_checker.h"
-#include "memory/plan_svg.h"
+#include "cli/plan_svg.h"
 #include "memory/planner.h"
-#include "memory/report.h"
+#include "cli/plan_report.h"
 #include "memory/sram.h"
 
 namespace tte::cli {
