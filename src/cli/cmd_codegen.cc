@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "core/file_io.h"
-#include "memory/report.h"
+#include "core/byte_size.h"
 #include "runtime/export.h"
 
 namespace tte::cli {

@@ -17,7 +17,7 @@
 #include "cli/cmd_codegen.h"
 #include "cli/commands.h"
 #include "codegen/firmware_run.h"
-#include "memory/report.h"
+#include "core/byte_size.h"
 #include "runtime/replay.h"
 
 namespace tte::cli {

@@ -10,12 +10,12 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "compiler/device_compile.h"
+#include "memory/device_compile.h"
 #include "core/file_io.h"
 #include "memory/plan_checker.h"
-#include "memory/plan_svg.h"
+#include "cli/plan_svg.h"
 #include "memory/planner.h"
-#include "memory/report.h"
+#include "cli/plan_report.h"
 #include "memory/sram.h"
 
 namespace tte::cli {

@@ -2,7 +2,7 @@
 #include "codegen/device_project.h"
 
 #include "memory/plan_checker.h"
-#include "memory/report.h"
+#include "memory/sram.h"
 #include "runtime/replay.h"
 
 namespace tte::codegen {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/device_compile.h"
+#include "memory/device_compile.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "memory/sram.h"

@@ -1,7 +1,9 @@
-// SRAM / flash accounting (see sram.h).
+// SRAM / flash accounting and the budget check (see sram.h).
 #include "memory/sram.h"
 
 #include <algorithm>
+
+#include "core/byte_size.h"
 
 namespace tte {
 namespace {
@@ -121,6 +123,26 @@ MemoryReport AccountMemory(const Program& prog, const MemoryPlan& plan, const Ac
   if (static_cast<int>(users.size()) > opt.max_largest) users.resize(opt.max_largest);
   r.largest = std::move(users);
   return r;
+}
+
+Status CheckBudget(const MemoryReport& r, int64_t budget_bytes) {
+  if (r.peak_sram_bytes <= budget_bytes) return Status::Ok();
+  std::string msg = "peak SRAM " + FormatBytes(r.peak_sram_bytes) + " (" + FormatKb(r.peak_sram_bytes) +
+                    ") does not fit the " + FormatBytes(budget_bytes) + " (" + FormatKb(budget_bytes) +
+                    ") budget: " + FormatBytes(r.peak_sram_bytes - budget_bytes) + " over. ";
+  if (r.state_bytes + r.reserve_bytes > budget_bytes)
+    msg += "The persistent training state alone (" + FormatKb(r.state_bytes) + ": trainable weights " +
+           FormatKb(r.trainable_weight_bytes) + ", biases " + FormatKb(r.trainable_bias_bytes) + ", masters " +
+           FormatKb(r.master_bytes) + ", momentum " + FormatKb(r.momentum_bytes) + ", gradient buffers " +
+           FormatKb(r.gradient_buffer_bytes) + ", head " + FormatKb(r.head_bytes) +
+           ") plus the reserve exceeds the budget, whatever the arena plan: train fewer weights. ";
+  else
+    msg += "Arena " + FormatKb(r.arena_bytes) + " + state " + FormatKb(r.state_bytes) + " + reserve " +
+           FormatKb(r.reserve_bytes) + ". ";
+  msg += "Largest SRAM users:";
+  for (size_t i = 0; i < r.largest.size(); ++i)
+    msg += std::string(i ? "," : "") + " " + r.largest[i].name + " " + FormatKb(r.largest[i].bytes);
+  return OutOfMemory(msg);
 }
 
 }  // namespace tte

@@ -1,4 +1,5 @@
-// SRAM and flash accounting of a planned Program: what a device running it holds.
+// SRAM and flash accounting of a planned Program (what a device running it holds), and the
+// check against an SRAM budget.
 //
 // SRAM = arena (exactly the plan's size: activations, saved-for-backward tensors, masks, fp32 gradients,
 //        logits, loss; named scratch tensors are inside it and shown as a separate line)
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "compiler/program.h"
+#include "core/status.h"
 #include "memory/planner.h"
 
 namespace tte {
@@ -84,5 +86,9 @@ struct AccountingOptions {
 };
 
 MemoryReport AccountMemory(const Program& prog, const MemoryPlan& plan, const AccountingOptions& opt = {});
+
+// OutOfMemory naming the overflow and the largest SRAM users when peak SRAM exceeds the budget; says so
+// when the persistent state alone (trainable parameters etc.) cannot fit, whatever the arena plan.
+Status CheckBudget(const MemoryReport& r, int64_t budget_bytes);
 
 }  // namespace tte

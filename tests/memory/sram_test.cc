@@ -4,7 +4,7 @@
 
 #include "compiler/train_compiler.h"
 #include "memory/planner.h"
-#include "memory/report.h"
+#include "core/byte_size.h"
 #include "memory/sram.h"
 #include "model/pkl_io.h"
 #include "program_builder.h"

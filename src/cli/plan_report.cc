@@ -1,11 +1,8 @@
-// Memory report formatting and the budget check (see report.h).
-#include "memory/report.h"
+// The memory report `tte plan` prints, as text or JSON (see plan_report.h).
+#include "cli/plan_report.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <sstream>
 
 namespace tte {
@@ -47,43 +44,6 @@ std::pair<int64_t, int64_t> PhasePeaks(const Program& prog, const MemoryPlan& pl
 }
 
 }  // namespace
-
-Result<int64_t> ParseByteSize(const std::string& text) {
-  std::string s;
-  for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) s += static_cast<char>(std::toupper(c));
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  const std::string num = s.substr(0, i), unit = s.substr(i);
-  auto bad = [&] {
-    return InvalidArgument("'" + text + "' is not a byte size (examples: 256KB, 256K, 262144, 0.25MB)");
-  };
-  if (num.empty() || num.find('.') != num.rfind('.')) return bad();
-  double scale;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1024;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1024.0 * 1024.0;
-  else return bad();
-  const double v = std::strtod(num.c_str(), nullptr) * scale;
-  if (!(v > 0) || v > 1e15 || std::abs(v - std::round(v)) > 1e-6)
-    return InvalidArgument("'" + text + "': a budget must be a positive whole number of bytes");
-  return static_cast<int64_t>(std::llround(v));
-}
-
-std::string FormatBytes(int64_t bytes) {
-  std::string digits = std::to_string(bytes < 0 ? -bytes : bytes), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (bytes < 0 ? "-" : "") + out + " B";
-}
-
-std::string FormatKb(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f KB", bytes / 1024.0);
-  return buf;
-}
 
 std::string MemoryReportText(const ReportHeader& h, const Program& prog, const MemoryPlan& plan,
                              const MemoryReport& r) {
@@ -192,26 +152,6 @@ std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const M
       << "}";
   o << "]\n}\n";
   return o.str();
-}
-
-Status CheckBudget(const MemoryReport& r, int64_t budget_bytes) {
-  if (r.peak_sram_bytes <= budget_bytes) return Status::Ok();
-  std::string msg = "peak SRAM " + FormatBytes(r.peak_sram_bytes) + " (" + FormatKb(r.peak_sram_bytes) +
-                    ") does not fit the " + FormatBytes(budget_bytes) + " (" + FormatKb(budget_bytes) +
-                    ") budget: " + FormatBytes(r.peak_sram_bytes - budget_bytes) + " over. ";
-  if (r.state_bytes + r.reserve_bytes > budget_bytes)
-    msg += "The persistent training state alone (" + FormatKb(r.state_bytes) + ": trainable weights " +
-           FormatKb(r.trainable_weight_bytes) + ", biases " + FormatKb(r.trainable_bias_bytes) + ", masters " +
-           FormatKb(r.master_bytes) + ", momentum " + FormatKb(r.momentum_bytes) + ", gradient buffers " +
-           FormatKb(r.gradient_buffer_bytes) + ", head " + FormatKb(r.head_bytes) +
-           ") plus the reserve exceeds the budget, whatever the arena plan: train fewer weights. ";
-  else
-    msg += "Arena " + FormatKb(r.arena_bytes) + " + state " + FormatKb(r.state_bytes) + " + reserve " +
-           FormatKb(r.reserve_bytes) + ". ";
-  msg += "Largest SRAM users:";
-  for (size_t i = 0; i < r.largest.size(); ++i)
-    msg += std::string(i ? "," : "") + " " + r.largest[i].name + " " + FormatKb(r.largest[i].bytes);
-  return OutOfMemory(msg);
 }
 
 }  // namespace tte

@@ -1,5 +1,5 @@
-// Memory reports of a planned program: the text and JSON forms `tte plan` prints, byte-size parsing for
-// budgets, and the budget check with a message that says what does not fit.
+// The memory report of a planned program that `tte plan` prints: the text and JSON forms. (Byte sizes are
+// parsed and formatted by core/byte_size.h; the budget check, CheckBudget, is in memory/sram.h.)
 #pragma once
 
 #include <cstdint>
@@ -8,19 +8,12 @@
 #include <vector>
 
 #include "compiler/program.h"
+#include "core/byte_size.h"
 #include "core/status.h"
 #include "memory/planner.h"
 #include "memory/sram.h"
 
 namespace tte {
-
-// "256KB", "256K", "256KiB", "262144", "262144B", "0.25MB", "1M": K = 1024 bytes, M = 1024 K (the paper's
-// KB). Case-insensitive; rejects negatives, fractions of a byte and anything else.
-Result<int64_t> ParseByteSize(const std::string& text);
-
-// "123,456 B" and "120.6 KB".
-std::string FormatBytes(int64_t bytes);
-std::string FormatKb(int64_t bytes);
 
 struct ReportHeader {
   std::string model, scheme;
@@ -39,9 +32,5 @@ std::string MemoryReportText(const ReportHeader& h, const Program& prog, const M
 // SRAM users. `budget_bytes` < 0: no budget.
 std::string MemoryReportJson(const ReportHeader& h, const Program& prog, const MemoryPlan& plan,
                              const MemoryReport& r, int64_t budget_bytes);
-
-// OutOfMemory naming the overflow and the largest SRAM users when peak SRAM exceeds the budget; says so
-// when the persistent state alone (trainable parameters etc.) cannot fit, whatever the arena plan.
-Status CheckBudget(const MemoryReport& r, int64_t budget_bytes);
 
 }  // namespace tte

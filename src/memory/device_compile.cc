@@ -1,5 +1,5 @@
 // Device program compilation with automatic patch selection (see device_compile.h).
-#include "compiler/device_compile.h"
+#include "memory/device_compile.h"
 
 namespace tte {
 

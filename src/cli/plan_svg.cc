@@ -1,5 +1,5 @@
 // SVG picture of an arena plan over the schedule (see plan_svg.h).
-#include "memory/plan_svg.h"
+#include "cli/plan_svg.h"
 
 #include <algorithm>
 #include <cmath>
