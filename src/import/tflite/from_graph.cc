@@ -337,6 +337,11 @@ Result<ModelFile> FileBuilder::Run() {
     TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> names, ClassNamesBytes(g_.class_names));
     m_.AddMetadata(kClassNamesMetadata, std::move(names));
   }
+  const float in_scale = static_cast<float>(g_.input_spec.scale);
+  if (g_.input_spec.pixels == ir::PixelRule::kMinus128 && in_scale != 1.0f) {  // not what TFLite's scale says
+    const std::string rule = "minus128";
+    m_.AddMetadata(kPixelRuleMetadata, std::vector<uint8_t>(rule.begin(), rule.end()));
+  }
   TTE_RETURN_IF_ERROR(ValidateModelFile(m_));
   return std::move(m_);
 }

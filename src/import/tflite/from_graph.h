@@ -34,6 +34,9 @@ namespace tte::tflite {
 
 // Metadata entry holding the class names: UTF-8, one name per line, each ending in '\n'.
 inline constexpr char kClassNamesMetadata[] = "tte_class_names";
+// Metadata entry "minus128" when the model's 8-bit pixels become int8 as q = p - 128 whatever the input's
+// scale (the .pkl models' convention, ir::PixelRule::kMinus128); the importer then sets that rule.
+inline constexpr char kPixelRuleMetadata[] = "tte_input_pixels";
 Result<std::vector<uint8_t>> ClassNamesBytes(const std::vector<std::string>& names);
 std::vector<std::string> ParseClassNames(std::span<const uint8_t> bytes);
 

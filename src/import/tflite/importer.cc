@@ -446,6 +446,11 @@ Result<ir::Graph> Importer::Run() {
     std::vector<std::string> names = ParseClassNames(m_.BufferData(md.buffer));
     if (static_cast<int64_t>(names.size()) == graph_.value(graph_.output).numel()) graph_.class_names = std::move(names);
   }
+  for (const Metadata& md : m_.metadata) {  // a .pkl exported by tte: pixels as q = p - 128
+    std::span<const uint8_t> d = m_.BufferData(md.buffer);
+    if (md.name == kPixelRuleMetadata && std::string(d.begin(), d.end()) == "minus128")
+      graph_.input_spec.pixels = ir::PixelRule::kMinus128;
+  }
   TTE_RETURN_IF_ERROR(ir::Verify(graph_));
   return std::move(graph_);
 }
