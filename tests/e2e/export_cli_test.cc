@@ -36,6 +36,23 @@ TEST(ExportCli, PklToTfliteAndBack) {
   EXPECT_TRUE(ImportModel(dir + "/b.pkl").ok());
 }
 
+TEST(ExportCli, TrainATfliteModelAndExportIt) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "SKIPPED: Debian's Fashion-MNIST (dataset-fashion-mnist) is not installed";
+  const std::string dir = testing::TempDir("export_cli_train");
+  auto r = RunCommand(Tte("export --model " + Q(Backbone()) + " --out " + dir + "/b.tflite"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand(Tte("train --model " + dir + "/b.tflite --classes 5-7 --train-samples 8 --eval-samples 8 --steps 8 --quiet " +
+                     "--no-augment --out " + dir + "/t.tflite"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("every other buffer byte-identical"), std::string::npos) << r.output;
+  auto m = ImportModel(dir + "/t.tflite");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->graph.value(m->graph.output).numel(), 3);
+  EXPECT_EQ(m->graph.class_names, (std::vector<std::string>{"Sandal", "Shirt", "Sneaker"}));
+  EXPECT_EQ(m->graph.input_spec.pixels, ir::PixelRule::kMinus128);
+}
+
 TEST(ExportCli, TfliteRoundTripIsByteIdentical) {
   const std::string dir = testing::TempDir("export_cli_tflite");
   const std::vector<uint8_t> bytes = testing::TinyModel().Bytes();

@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
 #include "compiler/scheme.h"
 #include "compiler/train_compiler.h"
+#include "data/dataset.h"
 #include "core/file_io.h"
 #include "import/model_file.h"
 #include "import/pkl/graph_from_model.h"
@@ -211,6 +214,7 @@ void CheckPklRoundTrip(const ir::Graph& g, const std::string& name) {
   EXPECT_EQ(back->graph.requant, ir::Requant::kTfliteInteger);
   EXPECT_EQ(Logits(back->graph, 3), Logits(tflite::WithTfliteArithmetic(g), 3));
   EXPECT_EQ(back->graph.class_names, g.class_names);
+  EXPECT_EQ(back->graph.input_spec.pixels, g.input_spec.pixels);  // q = p - 128 kept through the metadata
 }
 
 TEST(ExportTflite, DefaultBackbonePkl) {
@@ -244,6 +248,83 @@ TEST(ExportTflite, BadInputsNameTheFile) {
   auto bad = ExportTflite(named, "x.tflite");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("line break"), std::string::npos) << bad.status().message();
+}
+
+// The measurement of docs/export.md (not a unit test: ~1 min): the .pkl model in its own arithmetic
+// (reference fp32 requantization) against its TFLite export (integer multipliers), on the first N
+// Fashion-MNIST test images of classes 0-4 (TTE_EXPORT_MEASURE_N, default 1000). Run with
+//   build/tests/runtime/export_tflite_test --gtest_also_run_disabled_tests --gtest_filter='*PklArithmetic*'
+TEST(ExportTflite, DISABLED_PklArithmeticAgainstTfliteOnFashionMnist) {
+  const char* env = std::getenv("TTE_EXPORT_MEASURE_N");
+  const int64_t N = env ? std::atoll(env) : 1000;
+  auto m = ImportModel(testing::SourcePath("models/default-backbone.pkl"));
+  ASSERT_TRUE(m.ok());
+  DatasetSpec spec;
+  spec.kind = "fmnist";
+  spec.split = "test";
+  spec.classes = "0-4";
+  spec.max_samples = N;
+  auto data = OpenDataset(spec);
+  if (!data.ok()) GTEST_SKIP() << "SKIPPED: Fashion-MNIST not found: " << data.status().ToString();
+  auto e = ExportTflite(m->graph, "backbone.tflite");
+  ASSERT_TRUE(e.ok());
+  auto back = ImportModel(WriteTemp("export_tflite_measure", "backbone.tflite", e->bytes));
+  ASSERT_TRUE(back.ok());
+  auto pkl = InferenceSession::Create(m->graph);
+  auto tfl = InferenceSession::Create(back->graph);
+  ASSERT_TRUE(pkl.ok() && tfl.ok());
+  const int R = (*pkl)->resolution(), C = (*pkl)->num_classes();
+  const double y_scale = m->graph.value(m->graph.output).quant.scale[0];
+  std::vector<int8_t> x(static_cast<size_t>(3 * R * R));
+  int64_t agree = 0, differ = 0, right_pkl = 0, right_tfl = 0, n = 0, logits_differ = 0;
+  int max_lsb = 0;
+  for (size_t i = 0; i < (*data)->size(); ++i, ++n) {
+    ASSERT_TRUE((*data)->Load(i, R, nullptr, 0, x.data()).ok());
+    (*pkl)->Run(x.data());
+    (*tfl)->Run(x.data());
+    bool any = false;
+    for (int k = 0; k < C; ++k) {
+      const int d = std::abs(int{(*pkl)->logits()[k]} - int{(*tfl)->logits()[k]});
+      max_lsb = std::max(max_lsb, d);
+      logits_differ += d != 0;
+      any = any || d != 0;
+    }
+    differ += any;
+    agree += (*pkl)->Predict() == (*tfl)->Predict();
+    right_pkl += (*pkl)->Predict() == (*data)->label(i);
+    right_tfl += (*tfl)->Predict() == (*data)->label(i);
+  }
+  // Where the differences arise: each stage of the .pkl graph in its arithmetic and in TFLite's (the same
+  // graph: WithTfliteArithmetic, what the file computes), over the first 20 images.
+  auto same_graph = InferenceSession::Create(tflite::WithTfliteArithmetic(m->graph));
+  ASSERT_TRUE(same_graph.ok());
+  const auto& stages = (*pkl)->stages();
+  std::vector<int64_t> diff(stages.size()), total(stages.size());
+  std::vector<int> worst(stages.size());
+  for (size_t i = 0; i < std::min<size_t>(20, (*data)->size()); ++i) {
+    ASSERT_TRUE((*data)->Load(i, R, nullptr, 0, x.data()).ok());
+    (*pkl)->Run(x.data());
+    (*same_graph)->Run(x.data());
+    for (size_t k = 0; k < stages.size(); ++k) {
+      const int id = stages[k].second;
+      const auto* a = reinterpret_cast<const int8_t*>((*pkl)->data(id));
+      const auto* b = reinterpret_cast<const int8_t*>((*same_graph)->data((*same_graph)->stages()[k].second));
+      const int64_t numel = (*pkl)->tensor(id).numel();
+      for (int64_t j = 0; j < numel; ++j) {
+        const int d = std::abs(int{a[j]} - int{b[j]});
+        diff[k] += d != 0;
+        worst[k] = std::max(worst[k], d);
+      }
+      total[k] += numel;
+    }
+  }
+  for (size_t k = 0; k < stages.size(); ++k)
+    std::printf("  %-12s %8.3f %% of values differ, max %d LSB\n", stages[k].first.c_str(), 100.0 * diff[k] / total[k], worst[k]);
+  std::printf("images %lld: top-1 agreement %lld (%.2f %%); images with any logit different %lld (%.2f %%); logits different "
+              "%lld of %lld; max difference %d LSB (%.4f in logit units); top-1 .pkl %.2f %%, .tflite %.2f %%\n",
+              static_cast<long long>(n), static_cast<long long>(agree), 100.0 * agree / n, static_cast<long long>(differ),
+              100.0 * differ / n, static_cast<long long>(logits_differ), static_cast<long long>(n * C), max_lsb, max_lsb * y_scale,
+              100.0 * right_pkl / n, 100.0 * right_tfl / n);
 }
 
 }  // namespace
