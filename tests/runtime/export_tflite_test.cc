@@ -113,6 +113,7 @@ void CheckTfliteRoundTrip(const std::string& path, int classes, const Scheme& sc
   ASSERT_TRUE(trained.ok()) << trained.status().ToString();
   auto e = ExportTflite(*trained, "out.tflite");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
+  std::printf("%s, %d classes: %s\n", Stem(path).c_str(), classes, e->summary.c_str());
   const std::string out = WriteTemp("export_tflite_out_" + Stem(path) + "_" + std::to_string(classes), "trained.tflite", e->bytes);
   // 1. The written file computes exactly the trained graph's logits.
   auto back = ImportModel(out);

@@ -21,13 +21,17 @@ class WriteBacker {
   SubGraph& sg() { return m_.subgraphs[0]; }
   Tensor& T(int t) { return sg().tensors[static_cast<size_t>(t)]; }
   Status Err(const ir::Node& n, const std::string& msg) const {
-    return InvalidArgument(m_.label + ": op " + std::to_string(n.source_op) + " ('" + n.name + "'): " + msg);
+    return InvalidArgument(m_.label + ": op " + std::to_string(n.source_op) + " ('" + n.name +
+                           "'): " + msg);
   }
-  // Sets the data of tensor t (a new buffer if its buffer is shared or the sentinel), if it differs.
+  // Sets the data of tensor t (a new buffer if its buffer is shared or the sentinel), if it
+  // differs.
   void SetData(int t, std::vector<uint8_t> data) {
     const uint32_t b = T(t).buffer;
     std::span<const uint8_t> old = m_.BufferData(b);
-    if (b != 0 && old.size() == data.size() && (data.empty() || std::memcmp(old.data(), data.data(), data.size()) == 0)) return;
+    if (b != 0 && old.size() == data.size() &&
+        (data.empty() || std::memcmp(old.data(), data.data(), data.size()) == 0))
+      return;
     if (b == 0 || users_[b] > 1) {
       if (b != 0) --users_[b];
       m_.buffers.emplace_back();
@@ -47,11 +51,15 @@ class WriteBacker {
     if (!T(t).shape_signature.empty()) T(t).shape_signature = shape;
     tables_changed_ = true;
   }
-  void SetQuant(int t, const std::vector<float>& scale, const std::vector<int64_t>& zero, int32_t q_dim) {
+  void SetQuant(int t, const std::vector<float>& scale, const std::vector<int64_t>& zero,
+                int32_t q_dim) {
     Quantization& q = T(t).quantization;
-    if (scale.size() == 1) q_dim = q.quantized_dimension;  // per tensor: the dimension means nothing, keep the file's
-    if (T(t).has_quantization && q.scale.size() == scale.size() && q.zero_point == zero && q.quantized_dimension == q_dim &&
-        (scale.empty() || std::memcmp(q.scale.data(), scale.data(), scale.size() * sizeof(float)) == 0))
+    if (scale.size() == 1)
+      q_dim = q.quantized_dimension;  // per tensor: the dimension means nothing, keep the file's
+    if (T(t).has_quantization && q.scale.size() == scale.size() && q.zero_point == zero &&
+        q.quantized_dimension == q_dim &&
+        (scale.empty() ||
+         std::memcmp(q.scale.data(), scale.data(), scale.size() * sizeof(float)) == 0))
       return;
     T(t).has_quantization = true;
     q.scale = scale;
@@ -64,9 +72,11 @@ class WriteBacker {
   // The activation tensor t holding value v: shape in the tensor's own rank, quantization.
   void SetActivation(int t, const ir::Value& v) {
     const std::vector<int32_t>& old = T(t).shape;
-    std::vector<int32_t> shape = old.size() == 4 ? std::vector<int32_t>{1, static_cast<int32_t>(v.shape[1]),
-                                                                       static_cast<int32_t>(v.shape[2]), static_cast<int32_t>(v.shape[0])}
-                                                 : std::vector<int32_t>{1, static_cast<int32_t>(v.numel())};
+    std::vector<int32_t> shape = old.size() == 4
+                                     ? std::vector<int32_t>{1, static_cast<int32_t>(v.shape[1]),
+                                                            static_cast<int32_t>(v.shape[2]),
+                                                            static_cast<int32_t>(v.shape[0])}
+                                     : std::vector<int32_t>{1, static_cast<int32_t>(v.numel())};
     SetShape(t, std::move(shape));
     SetQuant(t, {static_cast<float>(v.quant.scale[0])}, {v.quant.zero[0]}, 0);
   }
@@ -113,8 +123,9 @@ Status WriteBacker::WeightsNode(const ir::Node& n) {
     ws.push_back(static_cast<float>(s));
     bs.push_back(static_cast<float>(x.quant.scale[0] * s));
   }
-  const bool weights_requantized = !T(wt).has_quantization || T(wt).quantization.scale.size() != ws.size() ||
-                                   std::memcmp(T(wt).quantization.scale.data(), ws.data(), ws.size() * sizeof(float)) != 0;
+  const bool weights_requantized =
+      !T(wt).has_quantization || T(wt).quantization.scale.size() != ws.size() ||
+      std::memcmp(T(wt).quantization.scale.data(), ws.data(), ws.size() * sizeof(float)) != 0;
   SetQuant(wt, ws, std::vector<int64_t>(ws.size(), 0), q_dim);
   // The bias.
   int bt = op.inputs.size() > 2 ? op.inputs[2] : -1;
@@ -144,11 +155,14 @@ Status WriteBacker::WeightsNode(const ir::Node& n) {
   if (auto* o = std::get_if<DepthwiseConv2dOptions>(&op.options)) cur = &o->activation;
   if (auto* o = std::get_if<FullyConnectedOptions>(&op.options)) cur = &o->activation;
   int lo = 0, hi = 0;
-  if (cur && ActivationRange(*cur, static_cast<float>(y.quant.scale[0]), y.quant.zero[0], &lo, &hi) && lo == n.act_min &&
-      hi == n.act_max)
+  if (cur &&
+      ActivationRange(*cur, static_cast<float>(y.quant.scale[0]), y.quant.zero[0], &lo, &hi) &&
+      lo == n.act_min && hi == n.act_max)
     return Status::Ok();  // the file's activation still gives the node's range
-  if (!FusedActivationFor(n.act_min, n.act_max, static_cast<float>(y.quant.scale[0]), y.quant.zero[0], &act))
-    return Err(n, "activation range [" + std::to_string(n.act_min) + ", " + std::to_string(n.act_max) +
+  if (!FusedActivationFor(n.act_min, n.act_max, static_cast<float>(y.quant.scale[0]),
+                          y.quant.zero[0], &act))
+    return Err(n, "activation range [" + std::to_string(n.act_min) + ", " +
+                      std::to_string(n.act_max) +
                       "] is none of TFLite's fused activations at the output's quantization");
   auto set_act = [&](auto* o) {
     if (o && o->activation != act) {
@@ -169,7 +183,8 @@ Status WriteBacker::OtherNode(const ir::Node& n) {
   const std::vector<int32_t> before = T(yt).shape;
   SetActivation(yt, y);
   if (n.op == ir::OpKind::kReshape && T(yt).shape != before) {  // a reshape after a resized head
-    if (auto* o = std::get_if<ReshapeOptions>(&op.options); o && !o->new_shape.empty()) o->new_shape = T(yt).shape;
+    if (auto* o = std::get_if<ReshapeOptions>(&op.options); o && !o->new_shape.empty())
+      o->new_shape = T(yt).shape;
     if (op.inputs.size() > 1 && op.inputs[1] >= 0 && T(op.inputs[1]).type == TensorType::kInt32 &&
         m_.BufferData(T(op.inputs[1]).buffer).size() == T(yt).shape.size() * 4) {
       std::vector<uint8_t> d(T(yt).shape.size() * 4);
@@ -187,7 +202,9 @@ Result<WriteBackResult> WriteBacker::Run() {
     if (t.buffer < users_.size()) ++users_[t.buffer];
   for (const ir::Node& n : g_.nodes) {
     if (n.source_op < 0 || static_cast<size_t>(n.source_op) >= sg().operators.size())
-      return InvalidArgument(m_.label + ": node '" + n.name + "' did not come from this file: the graph cannot be written back into it");
+      return InvalidArgument(
+          m_.label + ": node '" + n.name +
+          "' did not come from this file: the graph cannot be written back into it");
     const bool weights = n.op == ir::OpKind::kConv2d || n.op == ir::OpKind::kDepthwiseConv2d ||
                          n.op == ir::OpKind::kFullyConnected;
     TTE_RETURN_IF_ERROR(weights ? WeightsNode(n) : OtherNode(n));
@@ -231,6 +248,8 @@ Result<WriteBackResult> WriteBacker::Run() {
 
 }  // namespace
 
-Result<WriteBackResult> WriteBack(const ModelFile& m, const ir::Graph& g) { return WriteBacker(m, g).Run(); }
+Result<WriteBackResult> WriteBack(const ModelFile& m, const ir::Graph& g) {
+  return WriteBacker(m, g).Run();
+}
 
 }  // namespace tte::tflite
