@@ -1,12 +1,13 @@
 // `tte train`: on-device-style training on the host. Compiles the sparse-update program, trains it on a
 // dataset with the exact kernels the MCU runs, evaluates, and writes the trained model (.pkl with the
-// new head), per-epoch metrics (JSONL) and a training-curve plot (SVG).
+// new head, or .tflite: docs/export.md), per-epoch metrics (JSONL) and a training-curve plot (SVG).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/file_io.h"
+#include "import/pkl/graph_from_model.h"
 #include "model/pkl_io.h"
 #include "runtime/trainer.h"
 #include "runtime/training_curves.h"
@@ -80,9 +81,33 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   return std::make_pair(train, eval);
 }
 
+// Writes the trained model to `out`: .tflite (chosen by the extension; export_tflite.h) or .pkl.
+Status SaveTrained(const Trainer& T, const ImportedModel& m, const std::vector<std::string>& names, const std::string& out) {
+  if (IsTflitePath(out)) {
+    ir::Graph g;
+    if (m.pkl) {  // the .pkl's own export (as the .pkl output), then its graph
+      TTE_ASSIGN_OR_RETURN(Model trained, T.Export(*m.pkl, names));
+      TTE_ASSIGN_OR_RETURN(g, GraphFromModel(trained, T.compiled().program.resolution));
+    } else {
+      TTE_ASSIGN_OR_RETURN(g, T.ExportGraph(m.graph, names));
+    }
+    TTE_ASSIGN_OR_RETURN(TfliteExport e, ExportTflite(g, out));
+    TTE_RETURN_IF_ERROR(WriteFileAtomic(out, e.bytes));
+    std::printf("  %s: %s\n", out.c_str(), e.summary.c_str());
+    return Status::Ok();
+  }
+  if (!m.pkl)
+    return Unsupported(out + ": a model imported from " + m.graph.format + " is exported as .tflite only (--out NAME.tflite)");
+  TTE_ASSIGN_OR_RETURN(Model trained, T.Export(*m.pkl, names));
+  return SaveModel(trained, out);
+}
+
 int RunTrain(const TrainCmd& o) {
   auto m = LoadModelOrExplain(o.model, o.compile.resolution);
   if (!m.ok()) return Fail("train", m.status());
+  if (!o.out.empty() && !m->pkl && !IsTflitePath(o.out))
+    return Fail("train", Unsupported(o.out + ": a model imported from " + m->graph.format +
+                                     " is exported as .tflite only (--out NAME.tflite)"));
   auto scheme = o.scheme.Load(o.model);
   if (!scheme.ok()) return Fail("train", scheme.status());
   auto specs = Specs(o);
@@ -111,8 +136,6 @@ int RunTrain(const TrainCmd& o) {
   cfg.divergence_factor = o.divergence_factor;
   cfg.keep_last_good = o.keep_last_good;
   if (o.steps >= 0 && o.epochs <= 0) return Fail("train", InvalidArgument("--epochs must be positive"));
-  if (!o.out.empty() && !m->pkl)
-    return Fail("train", Unsupported(o.out + ": exporting a trained " + m->graph.format + " model is not supported yet"));
   auto trainer = Trainer::Create(m->graph, *scheme, *opt, cfg);
   if (!trainer.ok()) return Fail("train", trainer.status());
   Trainer& T = **trainer;
@@ -162,9 +185,7 @@ int RunTrain(const TrainCmd& o) {
     Fail("train", st);
     auto epoch = T.RestoreLastGood();
     if (!epoch.ok()) return Fail("train", epoch.status());
-    auto good = T.Export(*m->pkl, (*train)->class_names());
-    if (!good.ok()) return Fail("train", good.status());
-    Status saved = SaveModel(*good, o.out);
+    Status saved = SaveTrained(T, *m, (*train)->class_names(), o.out);
     if (!saved.ok()) return Fail("train", saved);
     std::fprintf(stderr, "tte train: --keep-last-good: wrote the state of %s to %s\n",
                  *epoch == 0 ? "the start of the run (no epoch completed)" : ("the end of epoch " + std::to_string(*epoch)).c_str(),
@@ -180,9 +201,7 @@ int RunTrain(const TrainCmd& o) {
     if (!st.ok()) return Fail("train", st);
   }
   if (!o.out.empty()) {
-    auto trained = T.Export(*m->pkl, (*train)->class_names());
-    if (!trained.ok()) return Fail("train", trained.status());
-    st = SaveModel(*trained, o.out);
+    st = SaveTrained(T, *m, (*train)->class_names(), o.out);
     if (!st.ok()) return Fail("train", st);
   }
   const EpochMetrics& last = history.back();
@@ -245,7 +264,9 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--eval-every", o->eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
   c->add_flag("--eval-before", o->eval_before, "Also evaluate before training");
   c->add_option("--threads", o->threads, "Evaluation threads")->capture_default_str();
-  c->add_option("--out", o->out, "Write the trained model (.pkl; the fp32 head under 'tte_head', int8 classifier too)");
+  c->add_option("--out", o->out,
+                "Write the trained model: .pkl (the fp32 head under 'tte_head', int8 classifier too) or, by the "
+                ".tflite extension, a TFLite int8 model (docs/export.md)");
   c->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON lines (rewritten after every epoch)");
   c->add_option("--plot", o->plot, "Write the training curves as SVG");
   c->add_flag("--quiet", o->quiet, "No progress bars");

@@ -14,5 +14,6 @@ void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddPlanCommand(CLI::App& app, int* exit_code);
 void AddCodegenCommand(CLI::App& app, int* exit_code);
 void AddMcuRunCommand(CLI::App& app, int* exit_code);
+void AddExportCommand(CLI::App& app, int* exit_code);
 
 }  // namespace tte::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   tte::cli::AddPlanCommand(app, &exit_code);
   tte::cli::AddCodegenCommand(app, &exit_code);
   tte::cli::AddMcuRunCommand(app, &exit_code);
+  tte::cli::AddExportCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -357,4 +357,8 @@ Result<Model> Trainer::Export(const Model& base, const std::vector<std::string>&
   return ExportTrainedModel(base, compiled_.program, *exec_, class_names, last_range_);
 }
 
+Result<ir::Graph> Trainer::ExportGraph(const ir::Graph& base, const std::vector<std::string>& class_names) const {
+  return TrainedGraph(base, compiled_.program, *exec_, class_names, last_range_);
+}
+
 }  // namespace tte

@@ -23,6 +23,7 @@
 #include "data/dataset.h"
 #include "runtime/executor.h"
 #include "runtime/export.h"
+#include "runtime/export_tflite.h"
 
 namespace tte {
 
@@ -85,6 +86,9 @@ class Trainer {
   Status Train(const Dataset& train, const Dataset* eval, const std::function<void(const EpochMetrics&)>& on_epoch);
   // The trained parameters written back into `base` (the .pkl model the graph was imported from).
   Result<Model> Export(const Model& base, const std::vector<std::string>& class_names) const;
+  // The trained parameters written into `base` (the graph the program was compiled from), the head
+  // quantized into its classifier (export_tflite.h: TrainedGraph).
+  Result<ir::Graph> ExportGraph(const ir::Graph& base, const std::vector<std::string>& class_names) const;
   // After a Train that diverged (config keep_last_good): puts back the state of the end of the last
   // epoch that completed before the divergence (0: the start of the run) and returns that epoch.
   Result<int> RestoreLastGood();

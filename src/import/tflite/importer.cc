@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "import/tflite/from_graph.h"
 #include "import/tflite/importer_internal.h"
 
 namespace tte::tflite {
@@ -439,6 +440,17 @@ Result<ir::Graph> Importer::Run() {
     return InvalidArgument(m_.label + ": output " + Tensor(out) + " is not computed by any op");
   }
   graph_.output = value_of_[static_cast<size_t>(out)];
+  // Class names a tte export stored (from_graph.h), if they name every output.
+  for (const Metadata& md : m_.metadata) {
+    if (md.name != kClassNamesMetadata) continue;
+    std::vector<std::string> names = ParseClassNames(m_.BufferData(md.buffer));
+    if (static_cast<int64_t>(names.size()) == graph_.value(graph_.output).numel()) graph_.class_names = std::move(names);
+  }
+  for (const Metadata& md : m_.metadata) {  // a .pkl exported by tte: pixels as q = p - 128
+    std::span<const uint8_t> d = m_.BufferData(md.buffer);
+    if (md.name == kPixelRuleMetadata && std::string(d.begin(), d.end()) == "minus128")
+      graph_.input_spec.pixels = ir::PixelRule::kMinus128;
+  }
   TTE_RETURN_IF_ERROR(ir::Verify(graph_));
   return std::move(graph_);
 }
