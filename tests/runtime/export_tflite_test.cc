@@ -280,7 +280,7 @@ TEST(ExportTflite, DISABLED_PklArithmeticAgainstTfliteOnFashionMnist) {
   int64_t agree = 0, differ = 0, right_pkl = 0, right_tfl = 0, n = 0, logits_differ = 0;
   int max_lsb = 0;
   for (size_t i = 0; i < (*data)->size(); ++i, ++n) {
-    ASSERT_TRUE((*data)->Load(i, R, nullptr, 0, x.data()).ok());
+    ASSERT_TRUE((*data)->Load(i, SampleFormat::Rgb(R), nullptr, 0, x.data()).ok());
     (*pkl)->Run(x.data());
     (*tfl)->Run(x.data());
     bool any = false;
@@ -303,7 +303,7 @@ TEST(ExportTflite, DISABLED_PklArithmeticAgainstTfliteOnFashionMnist) {
   std::vector<int64_t> diff(stages.size()), total(stages.size());
   std::vector<int> worst(stages.size());
   for (size_t i = 0; i < std::min<size_t>(20, (*data)->size()); ++i) {
-    ASSERT_TRUE((*data)->Load(i, R, nullptr, 0, x.data()).ok());
+    ASSERT_TRUE((*data)->Load(i, SampleFormat::Rgb(R), nullptr, 0, x.data()).ok());
     (*pkl)->Run(x.data());
     (*same_graph)->Run(x.data());
     for (size_t k = 0; k < stages.size(); ++k) {
