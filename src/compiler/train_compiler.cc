@@ -199,7 +199,8 @@ Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& schem
     for (int j = 0; j < ir::DataInputs(nd.op); ++j) v = v || need[static_cast<size_t>(nd.inputs[static_cast<size_t>(j)])];
     need[static_cast<size_t>(nd.outputs[0])] = v;
   }
-  // Clamp masks where a gradient passes a clamp: conv and add outputs, and pools with a fused activation.
+  // Clamp masks where a gradient passes a clamp: conv and add outputs, pools with a fused activation, and TFLite's
+  // requantizing mean (it saturates to int8).
   ForwardOptions fo;
   fo.int8_classifier = false;
   fo.mask.assign(g.values.size(), false);
@@ -207,6 +208,7 @@ Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& schem
     const size_t y = static_cast<size_t>(nd.outputs[0]);
     const bool clamps = nd.op == ir::OpKind::kConv2d || nd.op == ir::OpKind::kDepthwiseConv2d ||
                         nd.op == ir::OpKind::kFullyConnected || nd.op == ir::OpKind::kAdd ||
+                        nd.op == ir::OpKind::kMean ||
                         (nd.op == ir::OpKind::kAvgPool2d && !nd.global_pool && (nd.act_min > -128 || nd.act_max < 127));
     fo.mask[y] = need[y] && clamps;
   }
