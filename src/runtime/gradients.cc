@@ -49,7 +49,7 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
             dst[static_cast<size_t>(sel[j]) * kk + e] = g[static_cast<size_t>(j) * kk + e];
           } else {
             for (int o = 0; o < b.cout; ++o)
-              dst[(static_cast<size_t>(o) * b.cin + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
+              dst[(static_cast<size_t>(o) * b.in_per_group() + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
           }
         }
       out[key + ".weight"] = std::move(w);

@@ -1,7 +1,7 @@
 // `tte grad` as a user runs it on TFLite models the repository makes (tests/import/tflite_builder.h; input
-// NHWC .npy, scheme `full`, or the native form for the model with a grouped conv, whose weights tte does not
-// train): every .npy it writes matches the independent double-precision gradient simulation
-// (tests/support/grad_simulation.h) to 2e-5 of each tensor's largest magnitude, and nothing is missing.
+// NHWC .npy; scheme `full`, and a native scheme that trains a grouped conv's bias only): every .npy it writes
+// matches the independent double-precision gradient simulation (tests/support/grad_simulation.h) to 2e-5 of
+// each tensor's largest magnitude, and nothing is missing.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -25,7 +25,8 @@ TEST(CliGradSimulation, TteGradOnTfliteModelsMatchesTheSimulation) {
   const Case cases[] = {
       {"tiny", testing::TinyModel, "full"},
       {"head", testing::HeadModel, "full"},
-      {"feature", testing::FeatureModel, R"({"tte_scheme": 1, "bias": "all", "weights": [{"conv": 0, "ratio": 1.0}]})"},
+      {"feature", testing::FeatureModel, "full"},
+      {"feature_native", testing::FeatureModel, R"({"tte_scheme": 1, "bias": "all", "weights": [{"conv": 0, "ratio": 1.0}]})"},
   };
   const std::string dir = testing::TempDir("cli_grad_simulation");
   for (const Case& c : cases) {
@@ -68,7 +69,7 @@ TEST(CliGradSimulation, TteGradOnTfliteModelsMatchesTheSimulation) {
     const testing::GradSimulation sim = testing::SimulateGradients(*g, x_chw.data(), W, B, label);
     std::map<std::string, Tensor> written;
     for (const auto& [key, want] : sim.grads) {
-      if (c.name == std::string("feature") && key == "conv1.weight") continue;  // the grouped conv: bias only
+      if (c.name == std::string("feature_native") && key == "conv1.weight") continue;  // the grouped conv's bias only
       auto t = ReadNpy(base + "_grads/" + key + ".npy");
       ASSERT_TRUE(t.ok()) << key << ": " << t.status().ToString();
       written[key] = *t;

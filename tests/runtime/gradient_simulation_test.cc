@@ -1,7 +1,7 @@
 // Every gradient `tte grad` returns (ComputeGradients: conv{i}.weight/.bias, head.*) against an independent
 // double-precision simulation (tests/support/grad_simulation.h), on small graphs built here that cover each IR
 // op kind in its general form, in both requant modes: conv2d with rectangular kernels, per-axis strides and
-// dilations and asymmetric pads; grouped convs; depthwise with multiplier 2; fully connected over [C,H,W] and
+// dilations and asymmetric pads; grouped convs (weights too); depthwise with multiplier 2; fully connected over [C,H,W] and
 // over vectors; adds fed by shortcut convs and by values with several consumers; windowed average pools
 // (in-image counts) with and without a clamp; TFLite MEAN (both of its arithmetics); pad; CHW and NHWC
 // reshapes; clamp ranges of every kind. And, with ../shared, the simulation against the reference's own
@@ -46,7 +46,7 @@ ir::Graph ConvGeometry(ir::Requant m) {
   return b.Finish(b.Fc(b.GlobalPool(z), kClasses));
 }
 
-// Grouped convs (groups 2 and 4) between trained convs: their input gradient and bias gradient.
+// Grouped convs (groups 2 and 4) between trained convs: input, weight and bias gradients.
 ir::Graph Grouped(ir::Requant m) {
   GraphBuilder b(m, {4, 9, 8}, 22);
   const int x = b.Conv(b.input(), 6, k3);
@@ -157,10 +157,10 @@ TEST_P(GradientSimulation, EveryGradientMatches) {
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     EXPECT_TRUE(r.cmp.failures.empty()) << c.name << " (" << ir::RequantName(mode) << ", trial " << trial << "):\n"
                                         << r.cmp.failures;
-    // Every layer: bias and (unless grouped) weights, plus the head's two.
+    // Every layer's bias and weights, plus the head's two.
     int layers = 0;
     for (const auto& [key, op] : r.sim.op_of_key) layers += key.rfind(".bias") == key.size() - 5 && op != "head";
-    EXPECT_EQ(r.cmp.compared, 2 * layers + 2 - static_cast<int>(r.bias_only.size())) << c.name;
+    EXPECT_EQ(r.cmp.compared, 2 * layers + 2) << c.name;
     clamped_total += static_cast<int>(r.sim.clamped);
     std::string ops;
     for (const auto& [op, e] : r.cmp.worst_by_op) {

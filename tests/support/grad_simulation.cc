@@ -479,27 +479,10 @@ GradCheck CheckAgainstSimulation(const ir::Graph& g, const int8_t* input, int cl
     for (float& w : head_w) w = static_cast<float>(u(rng));
     for (float& b : head_b) b = static_cast<float>(u(rng));
   }
-  // Scheme `full`, except that grouped (non-depthwise) convs train only their bias: tte refuses their weights.
   GradientRequest req;
   req.model = &g;
   req.scheme.name = "full";
   req.scheme.full_update = true;
-  int layer = 0;
-  for (int i = 0; i < head; ++i) {
-    const ir::Node& n = g.nodes[static_cast<size_t>(i)];
-    if (n.op != ir::OpKind::kConv2d && n.op != ir::OpKind::kDepthwiseConv2d && n.op != ir::OpKind::kFullyConnected) continue;
-    if (n.op == ir::OpKind::kConv2d && n.groups > 1) {
-      req.scheme.full_update = false;
-      r.bias_only.push_back(layer);
-    } else {
-      req.scheme.weights.push_back(WeightRule{layer, 1.0, {}});
-    }
-    ++layer;
-  }
-  if (!req.scheme.full_update) {
-    req.scheme.name = "full-but-grouped-weights";
-    req.scheme.n_bias_update = -1;
-  }
   req.head_weight = r.head_w = head_w;
   req.head_bias = r.head_b = head_b;
   req.num_classes = classes;

@@ -61,15 +61,13 @@ struct GradComparison {
 // max|tte - sim| / max|sim| per tensor, failing above `tol`. Also checks loss and logits to `tol`.
 GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const GradSimulation& sim, double tol);
 
-// ComputeGradients (scheme `full`; grouped non-depthwise convs train only their bias, as tte cannot train
-// their weights) against the simulation. The head is head_w/head_b, or when empty a fresh one drawn like the
+// ComputeGradients (scheme `full`) against the simulation. The head is head_w/head_b, or when empty a fresh one drawn like the
 // reference's (uniform in +-1/sqrt(features), seeded).
 struct GradCheck {
   Status status;                          // ComputeGradients' error, if any
   std::map<std::string, Tensor> tte;
   GradSimulation sim;
   GradComparison cmp;
-  std::vector<int> bias_only;             // layers trained without weights
   std::vector<float> head_w, head_b;      // the head used
 };
 GradCheck CheckAgainstSimulation(const ir::Graph& g, const int8_t* input, int classes, int label, double tol, uint64_t seed,
