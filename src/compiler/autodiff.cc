@@ -115,10 +115,11 @@ Status Autodiff::HeadRule(const Op& fwd) {
 Status Autodiff::UnaryRule(const Op& fwd, OpCode backward, const char* note) {
   const int x = fwd.ins[0], y = fwd.outs[0];
   if (grad_[y] < 0 || !RequiresGrad(x)) return Status::Ok();
-  std::vector<int> ins = {grad_[y]};
-  if (fwd.outs.size() > 1) ins.push_back(fwd.outs[1]);  // clamp mask (pools with a fused activation)
+  if (fwd.outs.size() > 1) {  // clamp mask (pools with a fused activation, a saturating mean): applied first, in place
+    Emit(OpCode::kMaskScale, {grad_[y], fwd.outs[1]}, {grad_[y]}, "clamp mask, in place");
+  }
   const int gx = WriteTarget(x);
-  Op& op = Emit(backward, ins, {gx}, note);
+  Op& op = Emit(backward, {grad_[y]}, {gx}, note);
   op.aux = fwd.aux;
   Finish();
   return Status::Ok();

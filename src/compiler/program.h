@@ -52,13 +52,13 @@ enum class OpCode {
   kLoss,              // ins {logits} outs {dlogits, loss}            label supplied at run time
   // backward
   kHeadBackward,      // ins {features, dlogits} outs {dfeatures?}     updates the head (fused) or its grads
-  kAvgPoolBackward,   // ins {g[, mask]} outs {gx}                    aux = pools index
+  kAvgPoolBackward,   // ins {g} outs {gx} (g masked by a kMaskScale)   aux = pools index
   kMeanBackward,      // ins {g} outs {gx}                            aux = means index
   kPadBackward,       // ins {g} outs {gx}                            aux = pads index
   kReshapeBackward,   // ins {g} outs {gx}                            aux = reshapes index
   kAddBackward,       // ins {g, mask?} outs {gx1, gx2}                accumulate: gx1 += instead of =
   kAccumulate,        // ins {g} outs {acc}                           acc += g (a gradient's second contribution)
-  kMaskScale,         // ins {g, mask?} outs {g'}                      conv = layer (eff); g' may alias g
+  kMaskScale,         // ins {g, mask?} outs {g'}                      conv = layer (eff) or -1 (mask only); g' may alias g
   kConvBiasGrad,      // ins {g} outs {}                               fused update or into a grad buffer
   kConvBackwardInput, // ins {g} outs {dx}                             accumulate: dx +=
   kConvWeightGrad,    // ins {g, xs} outs {}                           fused update or into a grad buffer

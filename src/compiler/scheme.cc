@@ -237,7 +237,9 @@ int64_t ResolvedScheme::trainable_weight_elements(const LayerView& v) const {
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& c = v.layers[i];
     int64_t per = c.depthwise ? c.kk() : static_cast<int64_t>(c.cout) * c.kk();
-    n += per * static_cast<int64_t>(layers[i].channels.size());
+    int64_t channels = static_cast<int64_t>(layers[i].channels.size());
+    if (c.groups > 1 && !c.depthwise) channels /= c.groups;  // each output channel reads cin / groups inputs
+    n += per * channels;
   }
   return n;
 }

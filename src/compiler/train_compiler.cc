@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include "compiler/autodiff.h"
 #include "core/splitmix.h"
@@ -68,16 +69,29 @@ Status BindTrainable(const LayerTraining& lt, const int8_t* weight, const TrainO
     if (!opt.fuse_updates) b->grad_b = AddZeros(prog, b->name + ".bias_grad", {cout});
   }
   if (!b->train_weight) return Status::Ok();
-  if (b->groups > 1 && !b->depthwise)
-    return Unsupported(b->name + ": weight training of grouped (non-depthwise) convs is not supported");
   const int total = b->selection_count();
-  const int n_train = static_cast<int>(lt.channels.size());
-  std::vector<uint16_t> slot(static_cast<size_t>(total)), sel(lt.channels.begin(), lt.channels.end());
+  // Grouped (non-depthwise) convs train all their weights: the slice is the whole [cout][cin/groups][kk] tensor,
+  // its row j the input channel j within the group (input channel i has slot i mod cin/groups), as
+  // tte_conv_weight_grad_f32 lays it out; sel is 0..cin/groups-1 and the whole input is saved.
+  const bool grouped = b->groups > 1 && !b->depthwise;
+  if (grouped && static_cast<int>(lt.channels.size()) != total)
+    return Unsupported(b->name + ": a grouped conv trains all its weights or none");
+  std::vector<int> chans = lt.channels;
+  if (grouped) {
+    chans.resize(static_cast<size_t>(ipg));
+    std::iota(chans.begin(), chans.end(), 0);
+  }
+  const int n_train = static_cast<int>(chans.size());
+  std::vector<uint16_t> slot(static_cast<size_t>(total)), sel(chans.begin(), chans.end());
   std::vector<int> frozen_ch;
   std::vector<bool> trained(static_cast<size_t>(total), false);
   for (int j = 0; j < n_train; ++j) {
-    trained[static_cast<size_t>(lt.channels[static_cast<size_t>(j)])] = true;
-    slot[static_cast<size_t>(lt.channels[static_cast<size_t>(j)])] = static_cast<uint16_t>(TTE_SLOT_TRAIN | j);
+    trained[static_cast<size_t>(chans[static_cast<size_t>(j)])] = true;
+    slot[static_cast<size_t>(chans[static_cast<size_t>(j)])] = static_cast<uint16_t>(TTE_SLOT_TRAIN | j);
+  }
+  for (int ch = 0; grouped && ch < total; ++ch) {
+    trained[static_cast<size_t>(ch)] = true;
+    slot[static_cast<size_t>(ch)] = static_cast<uint16_t>(TTE_SLOT_TRAIN | (ch % ipg));
   }
   for (int ch = 0; ch < total; ++ch)
     if (!trained[static_cast<size_t>(ch)]) {
@@ -99,7 +113,7 @@ Status BindTrainable(const LayerTraining& lt, const int8_t* weight, const TrainO
     return out;
   };
   const int64_t rows = static_cast<int64_t>(b->depthwise ? 1 : cout);
-  std::vector<int8_t> wt = gather(lt.channels);
+  std::vector<int8_t> wt = gather(chans);
   b->w_frozen = -1;
   b->w_train = AddData(prog, b->name + ".weight_train", Storage::kState, DType::kInt8, {rows, n_train, kk}, wt);
   b->n_train = n_train;
@@ -199,7 +213,8 @@ Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& schem
     for (int j = 0; j < ir::DataInputs(nd.op); ++j) v = v || need[static_cast<size_t>(nd.inputs[static_cast<size_t>(j)])];
     need[static_cast<size_t>(nd.outputs[0])] = v;
   }
-  // Clamp masks where a gradient passes a clamp: conv and add outputs, and pools with a fused activation.
+  // Clamp masks where a gradient passes a clamp: conv and add outputs, pools with a fused activation, and TFLite's
+  // requantizing mean (it saturates to int8).
   ForwardOptions fo;
   fo.int8_classifier = false;
   fo.mask.assign(g.values.size(), false);
@@ -207,6 +222,7 @@ Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& schem
     const size_t y = static_cast<size_t>(nd.outputs[0]);
     const bool clamps = nd.op == ir::OpKind::kConv2d || nd.op == ir::OpKind::kDepthwiseConv2d ||
                         nd.op == ir::OpKind::kFullyConnected || nd.op == ir::OpKind::kAdd ||
+                        nd.op == ir::OpKind::kMean ||
                         (nd.op == ir::OpKind::kAvgPool2d && !nd.global_pool && (nd.act_min > -128 || nd.act_max < 127));
     fo.mask[y] = need[y] && clamps;
   }
@@ -245,7 +261,7 @@ Result<CompiledTraining> CompileTraining(const ir::Graph& g, const Scheme& schem
     if (op.code == OpCode::kConv && op.conv < n && P.convs[static_cast<size_t>(op.conv)].train_weight) {
       const ConvBinding& b = P.convs[static_cast<size_t>(op.conv)];
       const int total = b.selection_count();
-      if (b.n_train == total && b.saved_sel == b.sel) {
+      if ((b.n_train == total && b.saved_sel == b.sel) || (b.groups > 1 && !b.depthwise)) {
         ad.saved_input[static_cast<size_t>(op.conv)] = op.ins[0];
       } else {
         TensorInfo xs;

@@ -87,7 +87,7 @@ Result<Model> ExportTrainedModel(const Model& base, const Program& P, const Exec
           for (int e = 0; e < kk; ++e) {
             size_t src = (static_cast<size_t>(o) * b.n_train + j) * kk + e;
             size_t dst = b.depthwise ? static_cast<size_t>(sel[j]) * kk + e
-                                     : (static_cast<size_t>(o) * c.in_channels + sel[j]) * kk + e;
+                                     : (static_cast<size_t>(o) * b.in_per_group() + sel[j]) * kk + e;
             c.weight[dst] = master ? RoundClampS8(wm[src]) : wi[src];
           }
     }

@@ -13,7 +13,9 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
   const ir::Graph& m = *req.model;
   TrainOptions opt;
   opt.num_classes = req.num_classes > 0 ? req.num_classes : static_cast<int>(req.head_bias.size());
-  opt.store = WeightStore::kMaster;  // gradients only: storage does not matter, master keeps fp32 biases
+  // Gradients only: storage does not change them. Master keeps fp32 biases (the reference's); TFLite's integer
+  // requantization reads int32 biases, so TFLite graphs keep the device's int8/int32 storage.
+  opt.store = m.requant == ir::Requant::kTfliteInteger ? WeightStore::kDevice : WeightStore::kMaster;
   opt.fuse_updates = false;          // gradients land in buffers; the apply ops are never run
   opt.qas = false;
   opt.head_weight = req.head_weight;
@@ -47,7 +49,7 @@ Result<std::map<std::string, Tensor>> ComputeGradients(const GradientRequest& re
             dst[static_cast<size_t>(sel[j]) * kk + e] = g[static_cast<size_t>(j) * kk + e];
           } else {
             for (int o = 0; o < b.cout; ++o)
-              dst[(static_cast<size_t>(o) * b.cin + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
+              dst[(static_cast<size_t>(o) * b.in_per_group() + sel[j]) * kk + e] = g[(static_cast<size_t>(o) * b.n_train + j) * kk + e];
           }
         }
       out[key + ".weight"] = std::move(w);

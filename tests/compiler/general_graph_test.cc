@@ -81,5 +81,40 @@ TEST(GeneralGraphs, ReorderingAndInPlaceChangeNothing) {
   EXPECT_NE(ref.state, bad.state) << "the fan-out accumulation has no effect: the test cannot detect its loss";
 }
 
+// Grouped (non-depthwise) convs train all their weights: the slice is the whole [cout][cin/groups][kk] tensor.
+// Fused and deferred updates, in place or not, master or device storage agree; the weights move.
+TEST(GeneralGraphs, GroupedConvWeightsTrain) {
+  GraphBuilder b(ir::Requant::kTfliteInteger, {4, 8, 8}, 12);
+  ir::Window2d k3;
+  k3.kh = k3.kw = 3;
+  k3.pad_t = k3.pad_b = k3.pad_l = k3.pad_r = 1;
+  const int x = b.Conv(b.input(), 6, k3);
+  const int y = b.Conv(x, 8, k3, /*groups=*/2);
+  ir::Graph g = b.Finish(b.Fc(b.GlobalPool(b.Conv(y, 6, {}, /*groups=*/2)), 4));
+  auto full = BuiltinScheme("full");
+  ASSERT_TRUE(full.ok());
+  std::vector<int8_t> image(4 * 8 * 8);
+  std::mt19937 rng(8);
+  for (int8_t& p : image) p = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  for (WeightStore store : {WeightStore::kDevice, WeightStore::kMaster}) {
+    TrainOptions base;
+    base.num_classes = 4;
+    base.store = store;
+    if (store == WeightStore::kMaster) g.requant = ir::Requant::kReferenceFp32;  // TFLite requant needs int32 biases
+    const auto start = testing::Step(g, *full, base, image.data(), 1, 0);
+    const auto ref = testing::Step(g, *full, base, image.data(), 1);
+    TrainOptions deferred = base;
+    deferred.fuse_updates = false;
+    testing::ExpectSame(ref, testing::Step(g, *full, deferred, image.data(), 1), "deferred updates");
+    TrainOptions no_inplace = base;
+    no_inplace.in_place = false;
+    testing::ExpectSame(ref, testing::Step(g, *full, no_inplace, image.data(), 1), "no in-place");
+    int moved = 0;
+    for (const auto& [name, bytes] : ref.state)
+      if (name.find("weight") != std::string::npos && start.state.count(name) && start.state.at(name) != bytes) ++moved;
+    EXPECT_GE(moved, 3) << "every conv's weights (two of them grouped) should move";
+  }
+}
+
 }  // namespace
 }  // namespace tte
