@@ -1,16 +1,16 @@
-// Independent gradient simulation of ir::Graphs (see grad_simulation.h). Nothing here calls tte's kernels:
-// the forward formulas are the graph's requant arithmetic written out, the backward plain double loops.
+// Independent gradient simulation of ir::Graphs (see grad_simulation.h). Nothing here calls tte's
+// kernels: the forward formulas are the graph's requant arithmetic written out, the backward plain
+// double loops.
 #include "support/grad_simulation.h"
-
-#include <random>
-
-#include "runtime/gradients.h"
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <random>
+
+#include "runtime/gradients.h"
 
 namespace tte::testing {
 namespace {
@@ -61,9 +61,11 @@ int64_t InChannel(const ir::Node& n, const Geometry& q, int64_t o, int64_t i) {
 
 Geometry ConvGeometry(const ir::Graph& g, const ir::Node& n) {
   const ir::Value &x = g.value(n.inputs[0]), &wv = g.value(n.inputs[1]), &y = g.value(n.outputs[0]);
-  Geometry q{x.shape[0], x.shape[1], x.shape[2], y.shape[0], y.shape[1], y.shape[2], wv.shape[1], wv.shape[2], wv.shape[3], n.window};
+  Geometry q{x.shape[0], x.shape[1],  x.shape[2],  y.shape[0],  y.shape[1],
+             y.shape[2], wv.shape[1], wv.shape[2], wv.shape[3], n.window};
   if (n.op == ir::OpKind::kFullyConnected) q.w = ir::Window2d{};  // the kernel is the whole input
-  if (n.op == ir::OpKind::kFullyConnected) q.w.kh = static_cast<int>(q.H), q.w.kw = static_cast<int>(q.W);
+  if (n.op == ir::OpKind::kFullyConnected)
+    q.w.kh = static_cast<int>(q.H), q.w.kw = static_cast<int>(q.W);
   return q;
 }
 
@@ -73,17 +75,21 @@ void Taps(const ir::Node& n, const Geometry& q, int64_t o, int64_t oy, int64_t o
   for (int64_t i = 0; i < q.I; ++i)
     for (int64_t ky = 0; ky < q.KH; ++ky)
       for (int64_t kx = 0; kx < q.KW; ++kx) {
-        const int64_t iy = oy * q.w.sh - q.w.pad_t + ky * q.w.dh, ix = ox * q.w.sw - q.w.pad_l + kx * q.w.dw;
+        const int64_t iy = oy * q.w.sh - q.w.pad_t + ky * q.w.dh,
+                      ix = ox * q.w.sw - q.w.pad_l + kx * q.w.dw;
         if (iy < 0 || iy >= q.H || ix < 0 || ix >= q.W) continue;
         f((InChannel(n, q, o, i) * q.H + iy) * q.W + ix, ((o * q.I + i) * q.KH + ky) * q.KW + kx);
       }
 }
 
-double WeightScale(const ir::Value& w, int64_t o) { return w.quant.scale[w.quant.scale.size() == 1 ? 0 : static_cast<size_t>(o)]; }
+double WeightScale(const ir::Value& w, int64_t o) {
+  return w.quant.scale[w.quant.scale.size() == 1 ? 0 : static_cast<size_t>(o)];
+}
 
 // The straight-through scale of a conv: float32(s_x s_w / s_y) computed in double.
 double Eff(const ir::Graph& g, const ir::Node& n, int64_t o) {
-  return static_cast<float>(g.value(n.inputs[0]).quant.scale[0] * WeightScale(g.value(n.inputs[1]), o) /
+  return static_cast<float>(g.value(n.inputs[0]).quant.scale[0] *
+                            WeightScale(g.value(n.inputs[1]), o) /
                             g.value(n.outputs[0]).quant.scale[0]);
 }
 
@@ -98,10 +104,13 @@ std::vector<int64_t> ReshapeSource(const ir::Graph& g, const ir::Node& n) {
   std::vector<int64_t> nhwc_src(src.size());
   for (int64_t c = 0; c < a[0]; ++c)
     for (int64_t h = 0; h < a[1]; ++h)
-      for (int64_t w = 0; w < a[2]; ++w) nhwc_src[static_cast<size_t>((h * a[2] + w) * a[0] + c)] = (c * a[1] + h) * a[2] + w;
+      for (int64_t w = 0; w < a[2]; ++w)
+        nhwc_src[static_cast<size_t>((h * a[2] + w) * a[0] + c)] = (c * a[1] + h) * a[2] + w;
   for (int64_t c = 0; c < b[0]; ++c)
     for (int64_t h = 0; h < b[1]; ++h)
-      for (int64_t w = 0; w < b[2]; ++w) src[static_cast<size_t>((c * b[1] + h) * b[2] + w)] = nhwc_src[static_cast<size_t>((h * b[2] + w) * b[0] + c)];
+      for (int64_t w = 0; w < b[2]; ++w)
+        src[static_cast<size_t>((c * b[1] + h) * b[2] + w)] =
+            nhwc_src[static_cast<size_t>((h * b[2] + w) * b[0] + c)];
   return src;
 }
 
@@ -118,7 +127,9 @@ class Simulator {
     inside->push_back(in ? 1 : 0);
     return static_cast<int8_t>(std::clamp<int64_t>(v, n.act_min, n.act_max));
   }
-  const std::vector<int8_t>& X(const ir::Node& n, int k = 0) { return s_.act[static_cast<size_t>(n.inputs[static_cast<size_t>(k)])]; }
+  const std::vector<int8_t>& X(const ir::Node& n, int k = 0) {
+    return s_.act[static_cast<size_t>(n.inputs[static_cast<size_t>(k)])];
+  }
 
   const ir::Graph& g_;
   GradSimulation& s_;
@@ -143,8 +154,11 @@ void Simulator::Forward(const ir::Node& n) {
         int shift = 0;
         if (tfl) {
           double real = xv.quant.scale[0] * WeightScale(wv, o) / yv.quant.scale[0];
-          if (n.op == ir::OpKind::kFullyConnected && wv.quant.scale.size() == 1)  // TFLite: float32 product first
-            real = static_cast<double>(static_cast<float>(xv.quant.scale[0]) * static_cast<float>(wv.quant.scale[0])) / yv.quant.scale[0];
+          if (n.op == ir::OpKind::kFullyConnected &&
+              wv.quant.scale.size() == 1)  // TFLite: float32 product first
+            real = static_cast<double>(static_cast<float>(xv.quant.scale[0]) *
+                                       static_cast<float>(wv.quant.scale[0])) /
+                   yv.quant.scale[0];
           QuantizeMultiplier(real, &m, &shift);
         }
         const float eff = static_cast<float>(Eff(g_, n, o));
@@ -152,11 +166,14 @@ void Simulator::Forward(const ir::Node& n) {
         for (int64_t oy = 0; oy < q.OH; ++oy)
           for (int64_t ox = 0; ox < q.OW; ++ox) {
             int32_t acc = 0;
-            Taps(n, q, o, oy, ox, [&](int64_t xi, int64_t wi) { acc += (x[static_cast<size_t>(xi)] - zx) * wv.as<int8_t>()[wi]; });
+            Taps(n, q, o, oy, ox, [&](int64_t xi, int64_t wi) {
+              acc += (x[static_cast<size_t>(xi)] - zx) * wv.as<int8_t>()[wi];
+            });
             int64_t v;
             if (tfl) {
               v = static_cast<int64_t>(Mbqm(bias + acc, m, shift)) + zy;
-            } else {  // the reference's fp32 simulation: t = float(acc) + float(bias), rint(t * eff)
+            } else {  // the reference's fp32 simulation: t = float(acc) + float(bias), rint(t *
+                      // eff)
               const float t = static_cast<float>(acc) + static_cast<float>(bias);
               v = static_cast<int64_t>(std::nearbyint(t * eff)) + zy;
             }
@@ -166,7 +183,8 @@ void Simulator::Forward(const ir::Node& n) {
       break;
     }
     case ir::OpKind::kAdd: {
-      const ir::Quant &qa = g_.value(n.inputs[0]).quant, &qb = g_.value(n.inputs[1]).quant, &qy = yv.quant;
+      const ir::Quant &qa = g_.value(n.inputs[0]).quant, &qb = g_.value(n.inputs[1]).quant,
+                      &qy = yv.quant;
       const std::vector<int8_t>&a = X(n, 0), &b = X(n, 1);
       const double twice_max = 2 * std::max(qa.scale[0], qb.scale[0]);
       int32_t ma, mb, my;
@@ -174,7 +192,8 @@ void Simulator::Forward(const ir::Node& n) {
       QuantizeMultiplier(qa.scale[0] / twice_max, &ma, &sa);
       QuantizeMultiplier(qb.scale[0] / twice_max, &mb, &sb);
       QuantizeMultiplier(twice_max / ((1 << 20) * qy.scale[0]), &my, &sy);
-      const float s1 = static_cast<float>(qa.scale[0]), s2 = static_cast<float>(qb.scale[0]), s = static_cast<float>(qy.scale[0]);
+      const float s1 = static_cast<float>(qa.scale[0]), s2 = static_cast<float>(qb.scale[0]),
+                  s = static_cast<float>(qy.scale[0]);
       for (size_t i = 0; i < a.size(); ++i) {
         int64_t v;
         if (tfl) {
@@ -182,7 +201,8 @@ void Simulator::Forward(const ir::Node& n) {
           const int32_t xb = Mbqm((b[i] - qb.zero[0]) * (1 << 20), mb, sb);
           v = static_cast<int64_t>(Mbqm(xa + xb, my, sy)) + zy;
         } else {
-          const float fa = static_cast<float>(a[i] - qa.zero[0]) * s1, fb = static_cast<float>(b[i] - qb.zero[0]) * s2;
+          const float fa = static_cast<float>(a[i] - qa.zero[0]) * s1,
+                      fb = static_cast<float>(b[i] - qb.zero[0]) * s2;
           v = static_cast<int64_t>(std::nearbyint((fa + fb) / s)) + zy;
         }
         y.push_back(Clamp(n, v, &inside));
@@ -208,19 +228,25 @@ void Simulator::Forward(const ir::Node& n) {
             if (tfl)  // integer division rounding half away from zero
               v = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
             else
-              v = static_cast<int64_t>(std::nearbyint(static_cast<float>(sum) / static_cast<float>(count)));
+              v = static_cast<int64_t>(
+                  std::nearbyint(static_cast<float>(sum) / static_cast<float>(count)));
             y.push_back(Clamp(n, v, &inside));
           }
       break;
     }
-    case ir::OpKind::kMean: {  // TFLite Micro's EvalIntegerMean (either mode: the op only exists in TFLite)
+    case ir::OpKind::kMean: {  // TFLite Micro's EvalIntegerMean (either mode: the op only exists in
+                               // TFLite)
       const ir::Value& xv = g_.value(n.inputs[0]);
       const std::vector<int8_t>& x = X(n);
       const int32_t cnt = static_cast<int32_t>(xv.shape[1] * xv.shape[2]);
-      const bool same = static_cast<float>(xv.quant.scale[0]) == static_cast<float>(yv.quant.scale[0]) && xv.quant.zero[0] == zy;
+      const bool same =
+          static_cast<float>(xv.quant.scale[0]) == static_cast<float>(yv.quant.scale[0]) &&
+          xv.quant.zero[0] == zy;
       int32_t m;
       int shift;
-      QuantizeMultiplier(static_cast<double>(static_cast<float>(xv.quant.scale[0])) / static_cast<float>(yv.quant.scale[0]), &m, &shift);
+      QuantizeMultiplier(static_cast<double>(static_cast<float>(xv.quant.scale[0])) /
+                             static_cast<float>(yv.quant.scale[0]),
+                         &m, &shift);
       int k = 0;  // floor(log2 n), limited as reduce.h limits it
       while ((int64_t{2} << k) <= cnt) ++k;
       k = std::max(0, std::min({k, 32, 31 + shift}));
@@ -228,7 +254,9 @@ void Simulator::Forward(const ir::Node& n) {
       for (int64_t c = 0; c < xv.shape[0]; ++c) {
         int32_t sum = 0;
         for (int32_t i = 0; i < cnt; ++i) sum += x[static_cast<size_t>(c * cnt + i)];
-        const int64_t v = same ? sum / cnt : static_cast<int64_t>(Mbqm(sum - xv.quant.zero[0] * cnt, mult, shift - k)) + zy;
+        const int64_t v =
+            same ? sum / cnt
+                 : static_cast<int64_t>(Mbqm(sum - xv.quant.zero[0] * cnt, mult, shift - k)) + zy;
         y.push_back(Clamp(n, v, &inside));
       }
       break;
@@ -239,7 +267,8 @@ void Simulator::Forward(const ir::Node& n) {
       for (int64_t c = 0; c < xs[0]; ++c)
         for (int64_t h = 0; h < xs[1]; ++h)
           for (int64_t w = 0; w < xs[2]; ++w)
-            y[static_cast<size_t>(((c + n.pad_c[0]) * yv.shape[1] + h + n.pad_h[0]) * yv.shape[2] + w + n.pad_w[0])] =
+            y[static_cast<size_t>(((c + n.pad_c[0]) * yv.shape[1] + h + n.pad_h[0]) * yv.shape[2] +
+                                  w + n.pad_w[0])] =
                 X(n)[static_cast<size_t>((c * xs[1] + h) * xs[2] + w)];
       break;
     }
@@ -262,7 +291,8 @@ void Simulator::Backward(const ir::Node& n, std::vector<std::vector<double>>* gr
   for (size_t i = 0; i < inside.size(); ++i) ga[i] = inside[i] ? ga[i] : 0.0;
   auto dx = [&](int k) -> std::vector<double>& {
     std::vector<double>& d = (*grad)[static_cast<size_t>(n.inputs[static_cast<size_t>(k)])];
-    if (d.empty()) d.assign(static_cast<size_t>(g_.value(n.inputs[static_cast<size_t>(k)]).numel()), 0.0);
+    if (d.empty())
+      d.assign(static_cast<size_t>(g_.value(n.inputs[static_cast<size_t>(k)]).numel()), 0.0);
     return d;
   };
   const ir::Value& xv = g_.value(n.inputs[0]);
@@ -298,7 +328,8 @@ void Simulator::Backward(const ir::Node& n, std::vector<std::vector<double>>* gr
     case ir::OpKind::kAdd: {
       const double sy = static_cast<float>(g_.value(n.outputs[0]).quant.scale[0]);
       for (int k = 0; k < 2; ++k) {
-        const double s = static_cast<float>(g_.value(n.inputs[static_cast<size_t>(k)]).quant.scale[0]);
+        const double s =
+            static_cast<float>(g_.value(n.inputs[static_cast<size_t>(k)]).quant.scale[0]);
         std::vector<double>& d = dx(k);
         for (size_t i = 0; i < ga.size(); ++i) d[i] += ga[i] * s / sy;
       }
@@ -316,19 +347,24 @@ void Simulator::Backward(const ir::Node& n, std::vector<std::vector<double>>* gr
             for (int64_t ky = 0; ky < w.kh; ++ky)
               for (int64_t kx = 0; kx < w.kw; ++kx) {
                 const int64_t iy = oy * w.sh - w.pad_t + ky, ix = ox * w.sw - w.pad_l + kx;
-                if (iy >= 0 && iy < xs[1] && ix >= 0 && ix < xs[2]) taps.push_back((c * xs[1] + iy) * xs[2] + ix);
+                if (iy >= 0 && iy < xs[1] && ix >= 0 && ix < xs[2])
+                  taps.push_back((c * xs[1] + iy) * xs[2] + ix);
               }
-            const double v = ga[static_cast<size_t>((c * ys[1] + oy) * ys[2] + ox)] / static_cast<double>(taps.size());
+            const double v = ga[static_cast<size_t>((c * ys[1] + oy) * ys[2] + ox)] /
+                             static_cast<double>(taps.size());
             for (int64_t t : taps) gx[static_cast<size_t>(t)] += v;
           }
       break;
     }
     case ir::OpKind::kMean: {
       const int64_t cnt = xv.shape[1] * xv.shape[2];
-      const double f = static_cast<float>(xv.quant.scale[0]) / (cnt * static_cast<double>(static_cast<float>(g_.value(n.outputs[0]).quant.scale[0])));
+      const double f =
+          static_cast<float>(xv.quant.scale[0]) /
+          (cnt * static_cast<double>(static_cast<float>(g_.value(n.outputs[0]).quant.scale[0])));
       std::vector<double>& gx = dx(0);
       for (int64_t c = 0; c < xv.shape[0]; ++c)
-        for (int64_t i = 0; i < cnt; ++i) gx[static_cast<size_t>(c * cnt + i)] += ga[static_cast<size_t>(c)] * f;
+        for (int64_t i = 0; i < cnt; ++i)
+          gx[static_cast<size_t>(c * cnt + i)] += ga[static_cast<size_t>(c)] * f;
       break;
     }
     case ir::OpKind::kPad: {
@@ -338,8 +374,8 @@ void Simulator::Backward(const ir::Node& n, std::vector<std::vector<double>>* gr
       for (int64_t c = 0; c < xs[0]; ++c)
         for (int64_t h = 0; h < xs[1]; ++h)
           for (int64_t w = 0; w < xs[2]; ++w)
-            gx[static_cast<size_t>((c * xs[1] + h) * xs[2] + w)] +=
-                ga[static_cast<size_t>(((c + n.pad_c[0]) * ys[1] + h + n.pad_h[0]) * ys[2] + w + n.pad_w[0])];
+            gx[static_cast<size_t>((c * xs[1] + h) * xs[2] + w)] += ga[static_cast<size_t>(
+                ((c + n.pad_c[0]) * ys[1] + h + n.pad_h[0]) * ys[2] + w + n.pad_w[0])];
       break;
     }
     case ir::OpKind::kReshape: {
@@ -355,21 +391,24 @@ void Simulator::Backward(const ir::Node& n, std::vector<std::vector<double>>* gr
 
 }  // namespace
 
-// The classifier: the conv / fully connected node producing the output, through reshapes and a softmax.
+// The classifier: the conv / fully connected node producing the output, through reshapes and a
+// softmax.
 int HeadNode(const ir::Graph& g) {
   const std::vector<int> producer = g.Producers();
   int v = g.output;
   while (v >= 0 && producer[static_cast<size_t>(v)] >= 0) {
     const ir::Node& n = g.nodes[static_cast<size_t>(producer[static_cast<size_t>(v)])];
-    if (n.op == ir::OpKind::kConv2d || n.op == ir::OpKind::kFullyConnected) return producer[static_cast<size_t>(v)];
+    if (n.op == ir::OpKind::kConv2d || n.op == ir::OpKind::kFullyConnected)
+      return producer[static_cast<size_t>(v)];
     if (n.op != ir::OpKind::kReshape && n.op != ir::OpKind::kSoftmax) return -1;
     v = n.inputs[0];
   }
   return -1;
 }
 
-GradSimulation SimulateGradients(const ir::Graph& g, const int8_t* input, const std::vector<float>& head_w,
-                                 const std::vector<float>& head_b, int label) {
+GradSimulation SimulateGradients(const ir::Graph& g, const int8_t* input,
+                                 const std::vector<float>& head_w, const std::vector<float>& head_b,
+                                 int label) {
   GradSimulation s;
   s.act.resize(g.values.size());
   s.inside.resize(g.values.size());
@@ -382,7 +421,8 @@ GradSimulation SimulateGradients(const ir::Graph& g, const int8_t* input, const 
   int n_layers = 0;
   for (int i = 0; i < s.head_node; ++i) {
     const ir::Node& n = g.nodes[static_cast<size_t>(i)];
-    if (n.op == ir::OpKind::kConv2d || n.op == ir::OpKind::kDepthwiseConv2d || n.op == ir::OpKind::kFullyConnected)
+    if (n.op == ir::OpKind::kConv2d || n.op == ir::OpKind::kDepthwiseConv2d ||
+        n.op == ir::OpKind::kFullyConnected)
       layer[static_cast<size_t>(i)] = n_layers++;
     sim.Forward(n);
   }
@@ -404,7 +444,8 @@ GradSimulation SimulateGradients(const ir::Graph& g, const int8_t* input, const 
   for (double l : s.logits) sum += std::exp(l - m);
   s.loss = m + std::log(sum) - s.logits[static_cast<size_t>(label)];
   std::vector<double> dl(K);
-  for (size_t k = 0; k < K; ++k) dl[k] = std::exp(s.logits[k] - m) / sum - (static_cast<int>(k) == label ? 1.0 : 0.0);
+  for (size_t k = 0; k < K; ++k)
+    dl[k] = std::exp(s.logits[k] - m) / sum - (static_cast<int>(k) == label ? 1.0 : 0.0);
   std::vector<double>&hw = s.grads["head.weight"], &hb = s.grads["head.bias"];
   hw.assign(K * C, 0.0);
   hb = dl;
@@ -417,11 +458,13 @@ GradSimulation SimulateGradients(const ir::Graph& g, const int8_t* input, const 
       hw[k * C + c] = dl[k] * f[c];
       gf[c] += sx * head_w[k * C + c] * dl[k];
     }
-  for (int i = s.head_node - 1; i >= 0; --i) sim.Backward(g.nodes[static_cast<size_t>(i)], &grad, layer[static_cast<size_t>(i)]);
+  for (int i = s.head_node - 1; i >= 0; --i)
+    sim.Backward(g.nodes[static_cast<size_t>(i)], &grad, layer[static_cast<size_t>(i)]);
   return s;
 }
 
-GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const GradSimulation& sim, double tol) {
+GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const GradSimulation& sim,
+                                double tol) {
   GradComparison r;
   auto fail = [&](const std::string& line) { r.failures += line + "\n"; };
   for (const auto& [key, t] : tte) {
@@ -437,7 +480,9 @@ GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const 
     auto it = sim.grads.find(key);
     if (it != sim.grads.end()) want = &it->second;
     if (!want || want->size() != got.size()) {
-      fail(key + ": " + (want ? "size " + std::to_string(got.size()) + " vs " + std::to_string(want->size()) : "not simulated"));
+      fail(key + ": " +
+           (want ? "size " + std::to_string(got.size()) + " vs " + std::to_string(want->size())
+                 : "not simulated"));
       continue;
     }
     double scale = 0, err = 0;
@@ -448,7 +493,9 @@ GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const 
     const double rel = scale > 0 ? err / scale : err;
     if (!(rel <= tol)) {
       char line[256];
-      std::snprintf(line, sizeof line, "%s: max |tte - sim| %.3e, max |sim| %.3e, relative %.3e > %.1e", key.c_str(), err, scale, rel, tol);
+      std::snprintf(line, sizeof line,
+                    "%s: max |tte - sim| %.3e, max |sim| %.3e, relative %.3e > %.1e", key.c_str(),
+                    err, scale, rel, tol);
       fail(line);
     }
     if (key == "logits") continue;
@@ -461,15 +508,17 @@ GradComparison CompareGradients(const std::map<std::string, Tensor>& tte, const 
   return r;
 }
 
-GradCheck CheckAgainstSimulation(const ir::Graph& g, const int8_t* input, int classes, int label, double tol, uint64_t seed,
-                                 std::vector<float> head_w, std::vector<float> head_b) {
+GradCheck CheckAgainstSimulation(const ir::Graph& g, const int8_t* input, int classes, int label,
+                                 double tol, uint64_t seed, std::vector<float> head_w,
+                                 std::vector<float> head_b) {
   GradCheck r;
   const int head = HeadNode(g);
   if (head < 0) {
     r.status = InvalidArgument("the simulation found no classifier");
     return r;
   }
-  const size_t features = static_cast<size_t>(g.value(g.nodes[static_cast<size_t>(head)].inputs[0]).numel());
+  const size_t features =
+      static_cast<size_t>(g.value(g.nodes[static_cast<size_t>(head)].inputs[0]).numel());
   if (head_w.empty()) {  // a fresh head as the reference draws it: uniform in +-1/sqrt(features)
     std::mt19937_64 rng(seed);
     const double bound = 1.0 / std::sqrt(static_cast<double>(features));
