@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "core/npy.h"
 #include "import/tflite_builder.h"
 #include "support/test_support.h"
 
@@ -138,6 +139,22 @@ TEST(QemuParity, TfliteVwwLast2) {
 TEST(QemuParity, TfliteResnetLast2) {
   TTE_REQUIRE_SHARED("tflite/models/pretrainedResnet_quant.tflite");
   ExpectDeviceRun(McuRun(testing::SharedPath("tflite/models/pretrainedResnet_quant.tflite"), "--scheme last:2"));
+}
+
+// The anomaly-detection autoencoder (10 fully connected layers over 640 values) has no labelled data: it trains
+// as a 4-class classifier on seeded random int8 samples given as .npy in its own input layout.
+TEST(QemuParity, TfliteAd01Last2) {
+  TTE_REQUIRE_SHARED("tflite/models/ad01_int8.tflite");
+  const std::string dir = testing::TempDir("qemu_tflite_ad01");
+  Tensor x(DType::kInt8, {12, 640});
+  Tensor y(DType::kInt64, {12});
+  uint32_t state = 12345;
+  for (auto& b : x.bytes) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+  for (int i = 0; i < 12; ++i) y.data<int64_t>()[i] = i % 4;
+  ASSERT_TRUE(WriteNpy(dir + "/x.npy", x).ok());
+  ASSERT_TRUE(WriteNpy(dir + "/y.npy", y).ok());
+  ExpectDeviceRun(McuRun(testing::SharedPath("tflite/models/ad01_int8.tflite"),
+                         "--scheme last:2 --data npy:" + dir + "/x.npy --labels " + dir + "/y.npy"));
 }
 
 }  // namespace
