@@ -85,8 +85,9 @@ def main():
             data_text = f"Fashion-MNIST: first {a.train_samples} train images, first {a.eval_samples} test images"
         else:
             half = 500
-            train_data = ["--data", "mlperf:" + kws, "--train-samples", str(half), "--eval-skip", str(half)]
-            device_data = ["--data", "mlperf:" + kws]
+            train_data = ["--keep-classifier", "--data", "mlperf:" + kws, "--train-samples", str(half),
+                          "--eval-skip", str(half)]
+            device_data = ["--keep-classifier", "--data", "mlperf:" + kws]
             data_text = f"kws01: samples 0-{half - 1} train, {half}-999 eval"
         lr = a.lr if data == "fmnist" else a.kws_lr
         metrics = os.path.join(tmp, f"{model}.{scheme}.jsonl")

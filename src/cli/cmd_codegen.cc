@@ -76,7 +76,8 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, OpenDataset(spec));
   const int classes = dataset->num_classes();
   TTE_ASSIGN_OR_RETURN(TrainOptions opt, o.compile.Options(classes));
-  if (!o.compile.new_head) HeadFromGraph(d.model.graph, classes, &opt.head_weight, &opt.head_bias);
+  if (!o.compile.new_head) HeadFromGraph(d.model.graph, classes, &opt.head_weight, &opt.head_bias,
+                                           o.compile.keep_classifier);
   TTE_ASSIGN_OR_RETURN(const int grid, o.compile.PatchGrid());
   TTE_ASSIGN_OR_RETURN(d.program, codegen::CompileDeviceProgram(d.model.graph, scheme, opt, grid, d.budget_bytes,
                                                                 d.reserve_bytes));

@@ -119,7 +119,7 @@ int RunTrain(const TrainCmd& o) {
   const int classes = (*train)->num_classes();
   auto opt = o.compile.Options(classes);
   if (!opt.ok()) return Fail("train", opt.status());
-  if (!o.compile.new_head) HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias);
+  if (!o.compile.new_head) HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias, o.compile.keep_classifier);
   TrainerConfig cfg;
   cfg.epochs = o.epochs;
   cfg.max_updates = o.steps;

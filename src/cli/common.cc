@@ -84,8 +84,11 @@ void CompileOptions::Add(CLI::App* app, bool device_command) {
   device = device_command;
   if (device) patches = "auto";
   app->add_flag("--new-head", new_head,
-                "Start the fp32 head afresh (seeded random init) even when the model's own classifier (or a tte-trained "
-                "fp32 head) predicts as many classes as the data has; by default training continues from it");
+                "Start the fp32 head afresh (seeded random init) even when the model holds a tte-trained fp32 head for "
+                "as many classes as the data has (by default training continues from it)");
+  app->add_flag("--keep-classifier", keep_classifier,
+                "Start the fp32 head from the model's own int8 classifier, dequantized, when it predicts as many classes "
+                "as the data has: fine-tuning on the model's own task (by default the head starts afresh: a new task)");
   app->add_option("--store", store,
                   "Where trained parameters live: 'device' (int8 weights and int32 biases updated in place, no master "
                   "copy: what the MCU runs) or 'master' (fp32 master copies: the reference simulation)")

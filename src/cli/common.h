@@ -56,6 +56,7 @@ struct CompileOptions {
   std::string rounding = "stochastic";
   bool no_qas = false;
   bool new_head = false;
+  bool keep_classifier = false;
   float momentum = 0.0f;
   bool no_reorder = false;
   bool no_inplace = false;

@@ -23,7 +23,8 @@ int32_t RoundSatS32(float v) {
 
 }  // namespace
 
-void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b) {
+void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b,
+                   bool from_int8_classifier) {
   w->clear();
   b->clear();
   auto view = MakeLayerView(g);
@@ -37,6 +38,7 @@ void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, s
     }
     return;
   }
+  if (!from_int8_classifier) return;
   // No fp32 head yet: the model's own int8 classifier, dequantized, when it predicts the same classes, so
   // that training continues from the model as it is (W = w_q * s_w[c], b = b_q * s_x * s_w[c]: the real
   // logits the int8 layer approximates).

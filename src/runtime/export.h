@@ -26,8 +26,10 @@ Result<Model> ExportTrainedModel(const Model& base, const Program& prog, const E
                                  const std::vector<std::string>& class_names, LogitRange range);
 
 // Initial head weights/bias: the graph's fp32 head (a model trained by tte) when it matches (classes,
-// features); else, when the model's int8 classifier predicts `num_classes` classes, that classifier
-// dequantized; else empty (a fresh head).
-void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b);
+// features); else, with from_int8_classifier (fine-tuning on the model's own task) and when the model's int8
+// classifier predicts `num_classes` classes, that classifier dequantized; else empty (a fresh head, as the
+// reference starts a new task).
+void HeadFromGraph(const ir::Graph& g, int num_classes, std::vector<float>* w, std::vector<float>* b,
+                   bool from_int8_classifier = false);
 
 }  // namespace tte

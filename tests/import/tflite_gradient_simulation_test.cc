@@ -87,7 +87,7 @@ TEST(TfliteGradientSimulation, MlperfTinyModels) {
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     const int classes = Classes(*g);
     std::vector<float> hw, hb;
-    HeadFromGraph(*g, classes, &hw, &hb);
+    HeadFromGraph(*g, classes, &hw, &hb, /*from_int8_classifier=*/true);
     std::vector<std::filesystem::path> dirs;
     for (const auto& d : std::filesystem::directory_iterator(
              testing::SharedPath("tflite/golden/" + std::string(model))))
