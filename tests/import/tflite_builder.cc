@@ -34,22 +34,7 @@ int ModelBuilder::Activation(const std::string& name, std::vector<int32_t> shape
 
 int ModelBuilder::Constant(const std::string& name, std::vector<int32_t> shape, TensorType type,
                            std::vector<uint8_t> data, std::vector<float> scales, int32_t q_dim) {
-  m_.buffers.emplace_back();
-  const auto b = static_cast<uint32_t>(m_.buffers.size() - 1);
-  m_.SetBufferData(b, std::move(data));
-  tflite::Tensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  t.type = type;
-  t.buffer = b;
-  if (!scales.empty()) {
-    t.has_quantization = true;
-    t.quantization.zero_point.assign(scales.size(), 0);
-    t.quantization.scale = std::move(scales);
-    t.quantization.quantized_dimension = q_dim;
-  }
-  graph().tensors.push_back(std::move(t));
-  return static_cast<int>(graph().tensors.size()) - 1;
+  return m_.AddConstantTensor(0, name, std::move(shape), type, std::move(data), std::move(scales), q_dim);
 }
 
 int ModelBuilder::Weights(const std::string& name, std::vector<int32_t> shape,

@@ -137,22 +137,7 @@ class FileBuilder {
   }
   int Const(const std::string& name, std::vector<int32_t> shape, TensorType type,
             std::vector<uint8_t> data, std::vector<float> scales = {}, int32_t q_dim = 0) {
-    m_.buffers.emplace_back();
-    const auto b = static_cast<uint32_t>(m_.buffers.size() - 1);
-    m_.SetBufferData(b, std::move(data));
-    Tensor t;
-    t.name = name;
-    t.shape = std::move(shape);
-    t.type = type;
-    t.buffer = b;
-    if (!scales.empty()) {
-      t.has_quantization = true;
-      t.quantization.zero_point.assign(scales.size(), 0);
-      t.quantization.scale = std::move(scales);
-      t.quantization.quantized_dimension = q_dim;
-    }
-    sg().tensors.push_back(std::move(t));
-    return static_cast<int>(sg().tensors.size()) - 1;
+    return m_.AddConstantTensor(0, name, std::move(shape), type, std::move(data), std::move(scales), q_dim);
   }
   void Op(int32_t code, int32_t version, std::vector<int32_t> in, std::vector<int32_t> out,
           BuiltinOptions options) {

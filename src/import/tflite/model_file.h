@@ -257,6 +257,10 @@ struct ModelFile {
   void SetBufferData(uint32_t index, std::vector<uint8_t> data);
   // Appends a buffer holding `data` and a metadata entry naming it (e.g. class names).
   void AddMetadata(const std::string& name, std::vector<uint8_t> data);
+  // Appends a constant tensor to subgraph `sg` with a new buffer holding `data`; non-empty `scales` quantize it
+  // symmetrically (zero points 0) along `q_dim`. Returns the tensor index.
+  int AddConstantTensor(uint32_t sg, const std::string& name, std::vector<int32_t> shape, TensorType type,
+                        std::vector<uint8_t> data, std::vector<float> scales = {}, int32_t q_dim = 0);
   // Op name of an operator of subgraph 0 ("CONV_2D"; custom ops: "CUSTOM 'name'").
   std::string OpName(const Operator& op) const;
 };

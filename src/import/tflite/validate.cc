@@ -247,6 +247,27 @@ void ModelFile::AddMetadata(const std::string& name, std::vector<uint8_t> data) 
   metadata.push_back({name, static_cast<uint32_t>(buffers.size() - 1)});
 }
 
+int ModelFile::AddConstantTensor(uint32_t sg, const std::string& name, std::vector<int32_t> shape, TensorType type,
+                                 std::vector<uint8_t> data, std::vector<float> scales, int32_t q_dim) {
+  buffers.emplace_back();
+  const auto b = static_cast<uint32_t>(buffers.size() - 1);
+  SetBufferData(b, std::move(data));
+  Tensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.type = type;
+  t.buffer = b;
+  if (!scales.empty()) {
+    t.has_quantization = true;
+    t.quantization.zero_point.assign(scales.size(), 0);
+    t.quantization.scale = std::move(scales);
+    t.quantization.quantized_dimension = q_dim;
+  }
+  std::vector<Tensor>& tensors = subgraphs.at(sg).tensors;
+  tensors.push_back(std::move(t));
+  return static_cast<int>(tensors.size()) - 1;
+}
+
 std::string ModelFile::OpName(const Operator& op) const {
   if (op.opcode_index >= operator_codes.size()) return "(bad opcode)";
   const OperatorCode& c = operator_codes[op.opcode_index];
