@@ -13,6 +13,7 @@ packages=(
   python3 python3-numpy                                          # test helpers (python loads our .pkl)
   dataset-fashion-mnist                                          # the datasets of the demo and benchmarks
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm      # Cortex-M7 cross build and emulation
+  openmpi-bin libopenmpi-dev                                     # tte analyze over MPI ranks (mpirun)
 )
 if [[ "${1:-}" == "--tools" ]]; then
   packages+=(python3-torch python3-pil)

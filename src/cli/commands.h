@@ -15,5 +15,7 @@ void AddPlanCommand(CLI::App& app, int* exit_code);
 void AddCodegenCommand(CLI::App& app, int* exit_code);
 void AddMcuRunCommand(CLI::App& app, int* exit_code);
 void AddExportCommand(CLI::App& app, int* exit_code);
+void AddAnalyzeCommand(CLI::App& app, int* exit_code);
+void AddSearchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace tte::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   tte::cli::AddCodegenCommand(app, &exit_code);
   tte::cli::AddMcuRunCommand(app, &exit_code);
   tte::cli::AddExportCommand(app, &exit_code);
+  tte::cli::AddAnalyzeCommand(app, &exit_code);
+  tte::cli::AddSearchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
