@@ -1,17 +1,16 @@
 #!/usr/bin/python3
 """Searched vs shipped sparse-update schemes (docs/search.md, section "Benchmark").
 
-1. `tte analyze` mcunet-5fps on a proxy split of the Fashion-MNIST training images (resumable: the cache under
-   OUT/analysis is reused, so an interrupted benchmark restarts where it stopped).
-2. For each scheme the reference shipped for mcunet-5fps (49kb ... 148kb), its planned peak SRAM (`tte plan
-   --json`) is the budget of a `tte search`; both schemes are planned again and trained with the same recipe and
-   seeds, evaluated on the Fashion-MNIST test images; `tte search --sweep` gives the frontier.
-3. Writes the table (markdown) between the markers of docs/search.md and the raw results as JSON.
+Part `mcunet`: mcunet-5fps on Fashion-MNIST. `tte analyze` on a proxy split of the training images (the cache
+under OUT/mcunet/analysis is reused, so an interrupted benchmark restarts where it stopped); for each scheme the
+reference shipped (49kb ... 148kb) its planned peak SRAM (`tte plan --json`) is the budget of a `tte search`; both
+schemes train with the same recipe and seeds and are evaluated on the Fashion-MNIST test images; `tte search
+--sweep` writes the frontier. Part `backbone`: the same for the default backbone learning classes 5-9 (the demo),
+against the demo's hand-made scheme (models/default-backbone.scheme.json) at its planned SRAM.
+Writes each table between its markers in docs/search.md. Every number comes from the tte binary.
 
-Every number comes from the tte binary; this script only runs it and aggregates.
-
-usage: /usr/bin/python3 bench/scheme_search.py [--tte build/tte] [--shared ../shared] [--out-dir build/bench_search]
-       [--seeds 3] [--train-samples 10000] [--epochs 9] [--eval-samples 10000] [--jobs 2] [--budgets 49kb,74kb,...]
+usage: /usr/bin/python3 bench/scheme_search.py [--part mcunet|backbone|both] [--seeds 3] [--jobs 2]
+       [--train-samples 10000] [--eval-samples 10000] [--epochs 9] [--tte build/tte] [--shared ../shared]
 """
 import argparse
 import concurrent.futures as cf
@@ -35,103 +34,124 @@ def run(cmd, log):
     return r.stdout
 
 
+class Part:
+    """One comparison: a model, its analysis settings, the schemes to beat (name -> tte scheme arguments), the
+    training recipe of both columns, and the markers of docs/search.md it fills."""
+
+    def __init__(self, key, model, analysis_args, baselines, plan_args, recipe, marker):
+        self.key, self.model, self.analysis_args, self.baselines = key, model, analysis_args, baselines
+        self.plan_args, self.recipe, self.marker = plan_args, recipe, marker
+
+
+def bench(a, part, log):
+    out = os.path.join(a.out_dir, part.key)
+    os.makedirs(out, exist_ok=True)
+    analysis = os.path.join(out, "analysis")
+    analyze_cmd = [a.tte, "analyze", "--model", part.model, "--out", analysis] + part.analysis_args
+    print(f"{part.key}: analysis:", " ".join(analyze_cmd), flush=True)
+    run(analyze_cmd, log)
+    rows = []
+    for name, scheme in part.baselines:
+        plan = json.loads(run([a.tte, "plan", "--model", part.model, "--json"] + scheme + part.plan_args, log))
+        peak = plan["peak_sram_bytes"]
+        searched = os.path.join(out, f"searched-{name}.json")
+        report = os.path.join(out, f"searched-{name}.report.json")
+        run([a.tte, "search", "--model", part.model, "--analysis", analysis, "--budget", str(peak), "--out", searched,
+             "--report", report, "--quiet"], log)
+        rows.append({"name": name, "scheme": scheme, "budget": peak, "searched": searched,
+                     "report": json.load(open(report))})
+    run([a.tte, "search", "--model", part.model, "--analysis", analysis, "--sweep",
+         ",".join(str(r["budget"]) for r in rows), "--out", os.path.join(out, "frontier"), "--quiet"], log)
+    jobs = []
+    for r in rows:
+        for seed in range(a.seeds):
+            jobs.append((r["name"], "shipped", seed, r["scheme"]))
+            jobs.append((r["name"], "searched", seed, ["--scheme", r["searched"]]))
+
+    def train(job):
+        name, kind, seed, scheme = job
+        cmd = [a.tte, "train", "--model", part.model] + scheme + part.recipe + ["--seed", str(seed)]
+        text = run(cmd, log)
+        acc = float(text.split("result: eval top-1 ")[1].split("%")[0])
+        print(f"  {part.key} {name} {kind} seed {seed}: {acc:.2f}%", flush=True)
+        return job, acc
+
+    results = {}
+    with cf.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        for (name, kind, seed, _), acc in ex.map(train, jobs):
+            results.setdefault(f"{name}/{kind}", []).append(acc)
+    json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
+
+    def stats(v):
+        return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+
+    lines = ["| scheme to beat | budget (its planned peak SRAM) | its top-1 % | searched top-1 % | difference (points) "
+             "| searched: planned peak | searched: what is trained | predicted gain (proxy split) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        sh, se = results[r["name"] + "/shipped"], results[r["name"] + "/searched"]
+        rep = r["report"]
+        what = f"biases of the last {rep['bias_layers']}"
+        if rep["weights"]:
+            what += "; weights " + ", ".join(f"{w['layer']}@{w['ratio']:g}" for w in rep["weights"])
+        lines.append(f"| {r['name']} | {r['budget']:,} B | {stats(sh)} | {stats(se)} | "
+                     f"{statistics.mean(se) - statistics.mean(sh):+.2f} | {rep['planned_peak_sram_bytes']:,} B | {what} | "
+                     f"{rep['predicted_gain']:+.2f} |")
+    rel = lambda x: os.path.relpath(x, ROOT) if x.startswith("/") else x
+    body = (f"Produced by `/usr/bin/python3 bench/scheme_search.py --part {part.key} --seeds {a.seeds} --jobs {a.jobs}` on "
+            f"{time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores shared with other jobs). Analysis: "
+            f"`{' '.join(rel(x) for x in analyze_cmd)}`. Both columns train with `tte train --model "
+            f"{os.path.basename(part.model)} --scheme ... {' '.join(part.recipe)} --seed S`, seeds 0..{a.seeds - 1} "
+            f"(mean ± standard deviation).\n\n" + "\n".join(lines) + "\n")
+    doc = open(a.doc).read()
+    b, e = f"<!-- {part.marker}:begin -->\n", f"<!-- {part.marker}:end -->"
+    doc = doc[:doc.index(b) + len(b)] + body + doc[doc.index(e):]
+    open(a.doc, "w").write(doc)
+    print(body, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tte", default=os.path.join(ROOT, "build", "tte"))
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "build", "bench_search"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "search.md"))
-    ap.add_argument("--budgets", default="49kb,74kb,99kb,124kb,148kb", help="shipped schemes whose SRAM is the budget")
+    ap.add_argument("--part", default="both", choices=["mcunet", "backbone", "both"])
+    ap.add_argument("--budgets", default="49kb,74kb,99kb,124kb,148kb", help="mcunet: shipped schemes whose SRAM is the budget")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2, help="training runs in parallel")
-    # analysis (proxy split: training images 0..N-1 train, N..N+M-1 evaluate)
-    ap.add_argument("--analysis-train", type=int, default=1000)
-    ap.add_argument("--analysis-eval", type=int, default=1000)
-    ap.add_argument("--bias-step", type=int, default=2)
-    # the training recipe of the comparison (docs/accuracy.md, device-qas-tuned)
-    ap.add_argument("--train-samples", type=int, default=10000)
+    ap.add_argument("--train-samples", type=int, default=10000, help="mcunet recipe (docs/accuracy.md device-qas-tuned)")
     ap.add_argument("--eval-samples", type=int, default=10000)
     ap.add_argument("--epochs", type=int, default=9)
-    ap.add_argument("--lr", type=float, default=0.05)
     a = ap.parse_args()
-    model = os.path.join(a.shared, "models", "mcunet-5fps.pkl")
-    schemes = os.path.join(a.shared, "reference", "schemes.json")
-    if not os.path.exists(model):
-        sys.exit(f"scheme_search: {model} is missing (the benchmark needs ../shared)")
     os.makedirs(a.out_dir, exist_ok=True)
     log = os.path.join(a.out_dir, "log.txt")
-    analysis = os.path.join(a.out_dir, "analysis")
-    analyze_cmd = [a.tte, "analyze", "--model", model, "--out", analysis, "--train-samples", str(a.analysis_train),
-                   "--eval-samples", str(a.analysis_eval), "--bias-step", str(a.bias_step)]
-    print("analysis:", " ".join(analyze_cmd), flush=True)
-    run(analyze_cmd, log)
-
-    rows, budgets = [], []
-    for name in a.budgets.split(","):
-        plan = json.loads(run([a.tte, "plan", "--model", model, "--scheme", schemes, "--scheme-name", name, "--json"], log))
-        peak = plan["peak_sram_bytes"]
-        budgets.append(peak)
-        searched = os.path.join(a.out_dir, f"searched-{name}.json")
-        report = os.path.join(a.out_dir, f"searched-{name}.report.json")
-        search_cmd = [a.tte, "search", "--model", model, "--analysis", analysis, "--budget", str(peak), "--out", searched,
-                      "--report", report, "--quiet"]
-        run(search_cmd, log)
-        rep = json.load(open(report))
-        rows.append({"name": name, "budget": peak, "searched": searched, "report": rep, "search_cmd": search_cmd})
-    sweep_dir = os.path.join(a.out_dir, "frontier")
-    run([a.tte, "search", "--model", model, "--analysis", analysis, "--sweep", ",".join(str(b) for b in budgets),
-         "--out", sweep_dir, "--quiet"], log)
-
-    recipe = ["--data", "fmnist", "--train-samples", str(a.train_samples), "--eval-samples", str(a.eval_samples),
-              "--eval-transform", "center-crop", "--epochs", str(a.epochs), "--warmup-epochs", "1", "--batch", "64",
-              "--lr", str(a.lr), "--crop-scale", "0.5", "--presize", "128", "--eval-every", str(a.epochs), "--quiet"]
-    jobs = []
-    for r in rows:
-        for seed in range(a.seeds):
-            jobs.append((r["name"], "shipped", seed, ["--scheme", schemes, "--scheme-name", r["name"]]))
-            jobs.append((r["name"], "searched", seed, ["--scheme", r["searched"]]))
-
-    def train(job):
-        name, kind, seed, scheme = job
-        cmd = [a.tte, "train", "--model", model] + scheme + recipe + ["--seed", str(seed)]
-        out = run(cmd, log)
-        acc = float(out.split("result: eval top-1 ")[1].split("%")[0])
-        print(f"  {name} {kind} seed {seed}: {acc:.2f}%", flush=True)
-        return job, acc, cmd
-
-    results = {}
-    with cf.ThreadPoolExecutor(max_workers=a.jobs) as ex:
-        for (name, kind, seed, _), acc, cmd in ex.map(train, jobs):
-            results.setdefault((name, kind), []).append(acc)
-            results[(name, kind, "cmd")] = cmd
-
-    def stats(v):
-        return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
-
-    lines = ["| shipped scheme | budget (its planned peak) | shipped top-1 % | searched top-1 % | difference (points) "
-             "| searched planned peak | searched: what is trained | predicted gain (proxy) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        sh, se = results[(r["name"], "shipped")], results[(r["name"], "searched")]
-        rep = r["report"]
-        what = f"biases of the last {rep['bias_layers']}; weights " + ", ".join(
-            f"{w['layer']}@{w['ratio']:g}" for w in rep["weights"]) if rep["weights"] else f"biases of the last {rep['bias_layers']}"
-        lines.append(f"| {r['name']} | {r['budget']:,} B | {stats(sh)} | {stats(se)} | "
-                     f"{statistics.mean(se) - statistics.mean(sh):+.2f} | {rep['planned_peak_sram_bytes']:,} B | {what} | "
-                     f"{rep['predicted_gain']:+.2f} |")
-    recipe_text = " ".join(recipe)
-    body = (f"Produced by `/usr/bin/python3 bench/scheme_search.py --seeds {a.seeds} --train-samples {a.train_samples} "
-            f"--eval-samples {a.eval_samples} --epochs {a.epochs} --analysis-train {a.analysis_train} --analysis-eval "
-            f"{a.analysis_eval} --bias-step {a.bias_step}` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores shared "
-            f"with other jobs). Analysis: `{' '.join(os.path.relpath(x, ROOT) if x.startswith('/') else x for x in analyze_cmd)}`. "
-            f"Training recipe of both columns (seeds 0..{a.seeds - 1}, mean ± standard deviation): `tte train --model "
-            f"mcunet-5fps.pkl --scheme ... {recipe_text} --seed S`.\n\n" + "\n".join(lines) + "\n")
-    doc = open(a.doc).read()
-    b, e = "<!-- bench:begin -->\n", "<!-- bench:end -->"
-    doc = doc[:doc.index(b) + len(b)] + body + doc[doc.index(e):]
-    open(a.doc, "w").write(doc)
-    json.dump({f"{k[0]}/{k[1]}": v for k, v in results.items() if len(k) == 2}, open(os.path.join(a.out_dir, "results.json"), "w"), indent=1)
-    print(body)
+    parts = []
+    if a.part in ("mcunet", "both"):
+        model = os.path.join(a.shared, "models", "mcunet-5fps.pkl")
+        if not os.path.exists(model):
+            sys.exit(f"scheme_search: {model} is missing (the mcunet part needs ../shared)")
+        schemes = os.path.join(a.shared, "reference", "schemes.json")
+        parts.append(Part(
+            "mcunet", model, ["--train-samples", "1000", "--eval-samples", "1000", "--bias-step", "2"],
+            [(n, ["--scheme", schemes, "--scheme-name", n]) for n in a.budgets.split(",")], [],
+            ["--data", "fmnist", "--train-samples", str(a.train_samples), "--eval-samples", str(a.eval_samples),
+             "--eval-transform", "center-crop", "--epochs", str(a.epochs), "--warmup-epochs", "1", "--batch", "64",
+             "--lr", "0.05", "--crop-scale", "0.5", "--presize", "128", "--eval-every", str(a.epochs), "--quiet"],
+            "bench"))
+    if a.part in ("backbone", "both"):
+        model = os.path.join(ROOT, "models", "default-backbone.pkl")
+        parts.append(Part(
+            "backbone", model,
+            ["--data", "fmnist", "--classes", "5-9", "--train-samples", "1000", "--eval-samples", "1000", "--bias-step", "2",
+             "--lr", "0.05", "--warmup-epochs", "0.1"],
+            [("demo-hand-made", ["--scheme", os.path.join(ROOT, "models", "default-backbone.scheme.json")])],
+            ["--num-classes", "5"],
+            ["--data", "fmnist", "--classes", "5-9", "--train-samples", "5000", "--eval-samples", "5000", "--epochs", "1",
+             "--lr", "0.05", "--warmup-epochs", "0.1", "--quiet"],
+            "bench-backbone"))
+    for part in parts:
+        bench(a, part, log)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ struct AnalyzeCmd {
   std::string eval_data, eval_labels, ratios = "0.125,0.25,0.5,1";
   int64_t train_samples = 1000, eval_samples = 1000;
   int epochs = 1, batch = 1, bias_step = 1, first_layer = 0, threads = 2;
-  float lr = 0.004f;  // batch 1: docs/accuracy.md's per-sample rate
+  float lr = 0.004f, warmup_epochs = 0.0f;  // batch 1: docs/accuracy.md's per-sample rate
   bool augment = false, gather_only = false;
   int rank = -1, ranks = -1;
 };
@@ -114,6 +114,7 @@ int RunAnalyze(const AnalyzeCmd& o) {
   s.trainer.epochs = o.epochs;
   s.trainer.batch = o.batch;
   s.trainer.lr = o.lr;
+  s.trainer.warmup_epochs = o.warmup_epochs;
   s.trainer.augment = o.augment;
   s.trainer.seed = o.compile.seed;
   s.trainer.threads = o.threads;
@@ -218,6 +219,8 @@ void AddAnalyzeCommand(CLI::App& app, int* exit_code) {
   c->add_option("--epochs", o->epochs, "Epochs of each run")->capture_default_str();
   c->add_option("--batch", o->batch, "Samples per update")->capture_default_str();
   c->add_option("--lr", o->lr, "Learning rate of each run")->capture_default_str();
+  c->add_option("--warmup-epochs", o->warmup_epochs, "Linear warm-up of each run (then cosine decay), as tte train")
+      ->capture_default_str();
   c->add_flag("--augment", o->augment, "Augment the training samples (default: off, the runs are short)");
   c->add_option("--ratios", o->ratios, "Weight ratios analysed per layer (floor(r C) channels by magnitude)")
       ->capture_default_str();

@@ -263,7 +263,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("--eval-every", o->eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
   c->add_flag("--eval-before", o->eval_before, "Also evaluate before training");
-  c->add_option("--threads", o->threads, "Evaluation threads")->capture_default_str();
+  c->add_option("--threads", o->threads,
+                "Threads: evaluation, and the samples of a batch > 1 (the trained model does not depend on it: "
+                "gradients are summed in sample order; batch 1 updates after every sample and runs on one thread)")
+      ->capture_default_str();
   c->add_option("--out", o->out,
                 "Write the trained model: .pkl (the fp32 head under 'tte_head', int8 classifier too) or, by the "
                 ".tflite extension, a TFLite int8 model (docs/export.md)");

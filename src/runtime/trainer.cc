@@ -1,6 +1,8 @@
 // The host training loop (see trainer.h).
 #include "runtime/trainer.h"
 
+#include "runtime/batch_workers.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "core/progress.h"
+#include "runtime/batch_workers.h"
 #include "memory/plan_checker.h"
 #include "memory/planner.h"
 
@@ -19,6 +22,14 @@ namespace tte {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string ExplosionText(const DivergenceWatch& watch, double factor, int classes) {
+  char why[160];
+  std::snprintf(why, sizeof why,
+                "the mean loss of the last %lld samples, %.4g, exceeds %.4g (%g x the larger of ln %d and the first loss)",
+                static_cast<long long>(watch.window()), watch.window_mean(), watch.threshold(), factor, classes);
+  return why;
+}
 
 // A loader thread that fills a ring of sample buffers in a given order.
 class Prefetcher {
@@ -148,6 +159,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const ir::Graph& model, const S
   eo.sgd.lr = 0;
   eo.sgd.grad_scale = 1.0f / static_cast<float>(config.batch);
   eo.rng_seed = static_cast<uint32_t>(config.seed * 2654435761u + 12345u) | 1u;
+  t->exec_options_ = eo;
   TTE_ASSIGN_OR_RETURN(t->exec_, Executor::Create(&P, t->arena_bytes_, eo));
   return t;
 }
@@ -264,6 +276,18 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
     return InvalidArgument("training diverged at epoch " + std::to_string(epoch + 1) + ", update " + std::to_string(update) +
                            ": " + why + ": lower --lr (docs/training.md, divergence)");
   };
+  std::unique_ptr<BatchWorkers> workers;
+  std::vector<int8_t> batch_pixels;
+  std::vector<int> batch_labels, batch_preds;
+  std::vector<float> batch_losses;
+  if (deferred && B > 1 && config_.threads > 1) {
+    TTE_ASSIGN_OR_RETURN(workers, BatchWorkers::Create(&P, arena_bytes_, exec_options_, exec_.get(),
+                                                       std::min(config_.threads, B)));
+    batch_pixels.resize(static_cast<size_t>(B) * format_.bytes());
+    batch_labels.resize(static_cast<size_t>(B));
+    batch_preds.resize(static_cast<size_t>(B));
+    batch_losses.resize(static_cast<size_t>(B));
+  }
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
     if (config_.max_updates >= 0 && update >= config_.max_updates) break;
     // Shuffle with the trainer's own generator (same order on every machine).
@@ -280,7 +304,44 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
     double loss_sum = 0, compute_s = 0;
     int64_t right = 0, seen = 0;
     auto t0 = Clock::now();
-    for (size_t k = 0; k < order.size(); ++k) {
+    // Batches on several threads (bit-identical to one thread: batch_workers.h); the bookkeeping below
+    // sees the samples in order, as the one-thread loop.
+    for (size_t k0 = 0; workers && k0 < order.size(); k0 += static_cast<size_t>(B)) {
+      exec_->SetLearningRate(static_cast<float>(LearningRate(update, per_epoch)));
+      for (int s = 0; s < B; ++s) {
+        const int8_t* px = nullptr;
+        TTE_RETURN_IF_ERROR(pf.Get(k0 + static_cast<size_t>(s), &px, &batch_labels[static_cast<size_t>(s)]));
+        std::memcpy(batch_pixels.data() + static_cast<size_t>(s) * format_.bytes(), px, format_.bytes());
+        pf.Release(k0 + static_cast<size_t>(s));
+      }
+      auto c0 = Clock::now();
+      workers->Run(batch_pixels.data(), format_.bytes(), batch_labels.data(), B, loss_end_, update_begin,
+                   batch_losses.data(), batch_preds.data());
+      for (int s = 0; s < B; ++s) {
+        const float loss = batch_losses[static_cast<size_t>(s)];
+        if (!std::isfinite(loss)) return diverged(epoch, "the loss is " + std::to_string(loss));
+        right += batch_preds[static_cast<size_t>(s)] == batch_labels[static_cast<size_t>(s)];
+        const bool exploded = watch.Add(loss);
+        em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
+        em.loss_limit = watch.threshold();
+        if (exploded) return diverged(epoch, ExplosionText(watch, config_.divergence_factor, P.train.num_classes));
+        loss_sum += loss;
+        ++seen;
+      }
+      exec_->RunOps(update_begin, n_ops, 0);
+      workers->SyncState();
+      ++update;
+      compute_s += std::chrono::duration<double>(Clock::now() - c0).count();
+#ifdef TTE_DEBUG_GUARDS
+      TTE_RETURN_IF_ERROR(workers->CheckGuards());
+#endif
+      char info[64];
+      std::snprintf(info, sizeof info, "loss %.3f acc %.1f%% lr %.2g", loss_sum / static_cast<double>(seen),
+                    100.0 * static_cast<double>(right) / static_cast<double>(seen), LearningRate(update, per_epoch));
+      bar.Update(static_cast<int64_t>(k0 + static_cast<size_t>(B)), info);
+      if (config_.max_updates >= 0 && update >= config_.max_updates) break;
+    }
+    for (size_t k = 0; !workers && k < order.size(); ++k) {
       if (k % B == 0) exec_->SetLearningRate(static_cast<float>(LearningRate(update, per_epoch)));
       const int8_t* px = nullptr;
       int label = 0;
@@ -301,14 +362,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       const bool exploded = watch.Add(loss);
       em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
       em.loss_limit = watch.threshold();
-      if (exploded) {
-        char why[160];
-        std::snprintf(why, sizeof why,
-                      "the mean loss of the last %lld samples, %.4g, exceeds %.4g (%g x the larger of ln %d and the first loss)",
-                      static_cast<long long>(watch.window()), watch.window_mean(), watch.threshold(),
-                      config_.divergence_factor, P.train.num_classes);
-        return diverged(epoch, why);
-      }
+      if (exploded) return diverged(epoch, ExplosionText(watch, config_.divergence_factor, P.train.num_classes));
       loss_sum += loss;
       ++seen;
       if (k % B == static_cast<size_t>(B - 1)) {

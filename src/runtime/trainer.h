@@ -5,7 +5,8 @@
 // (lr is per update, the gradient is the batch mean, as the reference's mean cross-entropy); B = 1 fuses
 // every update into the backward (operator reordering). A loader thread prepares (and augments) the
 // next samples while the current one trains. The learning rate follows the reference's schedule per
-// update: linear warm-up from 0, then cosine decay to 0.
+// update: linear warm-up from 0, then cosine decay to 0. Batches of B > 1 run on config.threads threads (each
+// its own arena from the same plan), bit-identical to one thread (runtime/batch_workers.h).
 //
 // Divergence (docs/training.md) stops the run with an error: a sample whose loss is not finite, before
 // its update is applied, or a loss explosion: the mean loss of the last W samples above
@@ -37,7 +38,8 @@ struct TrainerConfig {
   AugmentConfig augment_config;
   uint64_t seed = 0;
   int eval_every = 1;           // epochs between evaluations (the last epoch is always evaluated)
-  int threads = 2;              // evaluation threads
+  int threads = 2;              // evaluation threads, and training threads of batches > 1 (batch_workers.h:
+                                // the result does not depend on it)
   bool progress = true;
   double divergence_factor = 10;  // the explosion rule above (0: only non-finite losses stop the run)
   bool keep_last_good = false;    // snapshot the state after every good epoch (RestoreLastGood)
@@ -108,6 +110,7 @@ class Trainer {
   int64_t arena_bytes_ = 0;
   size_t head_forward_op_ = 0;
   std::unique_ptr<Executor> exec_;
+  ExecutorOptions exec_options_;
   LogitRange last_range_;
   size_t loss_end_ = 0;  // ops [0, loss_end_) compute the loss; nothing is updated before
   std::vector<uint8_t> good_state_;
