@@ -3,8 +3,8 @@
  *
  * Boot: the learned state comes back from flash (tte_restore); then every record of the semihosting file
  * "frames.bin" ([int32 label][TTE_INPUT_BYTES int8 frame], little-endian) is predicted, trained on (reusing the
- * forward pass) and the state saved once at the end. The flash is tte_flashsim mirrored into "flash.bin", so a
- * second boot (a reboot) continues from the saved state. Prints, all parseable:
+ * forward pass) and the state saved once at the end. The flash is a NOR flash kept in the semihosting file
+ * "flash.bin", so a second boot (a reboot) continues from the saved state. Prints, all parseable:
  *   boot status=<restore status> seq=<n> checksum=<16 hex>
  *   step=<i> label=<l> predicted=<p> status=<s> loss_bits=0x<8 hex>
  *   saved status=<s> seq=<n> checksum=<16 hex>
@@ -14,21 +14,40 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "flashsim/tte_flashsim.h"
 #include "mcu.h"
 #include "tte_model.h"
 
+/* ---- the flash: a NOR flash backed by the semihosting file "flash.bin" (no RAM copy: the state is large).
+ * erase sets a page to 0xFF, program clears bits (new = old & data), read copies; every call reaches the file
+ * before it returns. */
 #define PAGE 2048u
 #define ALIGN 8u
 #define SLOT_PAGES ((TTE_STATE_BYTES + 32u + PAGE - 1u) / PAGE)
+#define FLASH_BYTES (2u * SLOT_PAGES * PAGE)
 
-static uint8_t flash_mem[2u * SLOT_PAGES * PAGE];
-static FILE* flash_file;
+static int file_erase(void* ctx, uint32_t addr) {
+  static uint8_t ff[PAGE];
+  memset(ff, 0xFF, sizeof ff);
+  if (addr % PAGE != 0 || addr >= FLASH_BYTES) return -1;
+  return fseek((FILE*)ctx, (long)addr, SEEK_SET) == 0 && fwrite(ff, 1, PAGE, (FILE*)ctx) == PAGE ? 0 : -1;
+}
 
-static void mirror(tte_flashsim* f, uint32_t addr, uint32_t len) {
-  (void)f;
-  fseek(flash_file, (long)addr, SEEK_SET);
-  fwrite(flash_mem + addr, 1, len, flash_file);
+static int file_read(void* ctx, uint32_t addr, void* dst, uint32_t len) {
+  if (addr > FLASH_BYTES || FLASH_BYTES - addr < len) return -1;
+  return fseek((FILE*)ctx, (long)addr, SEEK_SET) == 0 && fread(dst, 1, len, (FILE*)ctx) == len ? 0 : -1;
+}
+
+static int file_program(void* ctx, uint32_t addr, const void* src, uint32_t len) {
+  uint8_t buf[256];
+  const uint8_t* s = (const uint8_t*)src;
+  if (addr % ALIGN != 0 || len % ALIGN != 0 || addr > FLASH_BYTES || FLASH_BYTES - addr < len) return -1;
+  for (uint32_t off = 0; off < len; off += (uint32_t)sizeof buf) {
+    const uint32_t n = len - off < (uint32_t)sizeof buf ? len - off : (uint32_t)sizeof buf;
+    if (file_read(ctx, addr + off, buf, n) != 0) return -1;
+    for (uint32_t i = 0; i < n; ++i) buf[i] &= s[off + i];
+    if (fseek((FILE*)ctx, (long)(addr + off), SEEK_SET) != 0 || fwrite(buf, 1, n, (FILE*)ctx) != n) return -1;
+  }
+  return 0;
 }
 
 static void print_hex64(const char* name, uint64_t h) {
@@ -36,18 +55,15 @@ static void print_hex64(const char* name, uint64_t h) {
 }
 
 int main(void) {
-  tte_flashsim sim;
-  tte_flashsim_init(&sim, flash_mem, (uint32_t)sizeof flash_mem, PAGE, ALIGN);
-  flash_file = fopen("flash.bin", "r+b");
-  if (flash_file) {
-    if (fread(flash_mem, 1, sizeof flash_mem, flash_file) != sizeof flash_mem) return 2;
-  } else {
+  FILE* flash_file = fopen("flash.bin", "r+b");
+  if (!flash_file) { /* first boot: an erased device */
     flash_file = fopen("flash.bin", "w+b");
-    if (!flash_file || fwrite(flash_mem, 1, sizeof flash_mem, flash_file) != sizeof flash_mem) return 2;
+    if (!flash_file) return 2;
+    for (uint32_t a = 0; a < FLASH_BYTES; a += PAGE)
+      if (file_erase(flash_file, a) != 0) return 2;
   }
   setvbuf(flash_file, NULL, _IONBF, 0);
-  sim.hook = mirror;
-  const tte_flash fl = {tte_flashsim_erase, tte_flashsim_program, tte_flashsim_read, &sim, 0, PAGE, ALIGN};
+  const tte_flash fl = {file_erase, file_program, file_read, flash_file, 0, PAGE, ALIGN};
 
   if (tte_init() != TTE_OK) return 3;
   const tte_status rs = tte_restore(&fl);

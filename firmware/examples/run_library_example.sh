@@ -23,7 +23,7 @@ half=$((n / 2))
 head -c $((half * rec)) "$work/frames.bin" >"$work/first.bin"
 tail -c +$((half * rec + 1)) "$work/frames.bin" >"$work/second.bin"
 mk=(make -s -f "$root/firmware/Makefile.template" NAME=example B="$work/build"
-    "SRCS=$root/firmware/examples/library_example.c $work/lib/tte_model.c $work/lib/flashsim/tte_flashsim.c $(ls "$work"/lib/kernels/*.c | tr '\n' ' ')"
+    "SRCS=$root/firmware/examples/library_example.c $work/lib/tte_model.c $(ls "$work"/lib/kernels/*.c | tr '\n' ' ')"
     "INCLUDES=$work/lib" RAM_BUDGET=256K FLASH_BUDGET=1M TIMEOUT=600)
 "${mk[@]}"
 for boot in 1 2; do
