@@ -89,5 +89,34 @@ TEST(CodegenCli, PatchesOption) {
   EXPECT_NE(r.output.find("only the device commands"), std::string::npos) << r.output;
 }
 
+// --target library: the library files with the prefix, the frame stream, and a refused prefix.
+TEST(CodegenCli, LibraryTarget) {
+  TTE_REQUIRE_SHARED("models/mbv2-w0.35.pkl");
+  const std::string base = testing::TempDir("codegen_cli_library");
+  auto r = testing::RunCommand(Codegen("mbv2-w0.35", "--scheme last:2 --classes 0-4 --target library --prefix kws "
+                                                     "--samples 2 --frames " + base + "/frames.bin --out " + base + "/lib"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("host replay: checksum="), std::string::npos) << r.output;
+  for (const char* f : {"kws_model.h", "kws_model.c", "kernels/tte_kernels.h", "flashsim/tte_flashsim.c",
+                        "tte_project.json", "README.md"})
+    EXPECT_TRUE(fs::exists(base + "/lib/" + f)) << f;
+  EXPECT_FALSE(fs::exists(base + "/lib/main.c"));
+  EXPECT_FALSE(fs::exists(base + "/lib/harness"));
+  auto h = ReadTextFile(base + "/lib/kws_model.h");
+  ASSERT_TRUE(h.ok());
+  for (const char* want : {"kws_status kws_train_step(int32_t label);", "#define KWS_NUM_CLASSES 5", "extern \"C\"",
+                           "#define KWS_FINGERPRINT 0x"})
+    EXPECT_NE(h->find(want), std::string::npos) << want;
+  const auto j = nlohmann::json::parse(*ReadTextFile(base + "/lib/tte_project.json"));
+  EXPECT_EQ(j["target"], "library");
+  EXPECT_EQ(j["prefix"], "kws");
+  EXPECT_EQ(fs::file_size(base + "/frames.bin"), 2u * (4u + 3u * 128u * 128u));
+  r = testing::RunCommand(Codegen("mbv2-w0.35", "--scheme last:2 --target library --prefix 9x --samples 1 --out " +
+                                                    base + "/bad"));
+  EXPECT_EQ(r.exit_code, 8) << r.output;
+  EXPECT_NE(r.output.find("--prefix '9x'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(base + "/bad"));
+}
+
 }  // namespace
 }  // namespace tte
