@@ -102,7 +102,11 @@ Result<Library> GenerateLibrary(const Program& prog, const MemoryPlan& plan, con
                   comment;
   h += "#ifndef @P@_MODEL_H_\n#define @P@_MODEL_H_\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += "#define @P@_RESOLUTION " + std::to_string(prog.resolution) + "\n";
-  h += "/* The frame: int8 [C][H][W], element (c, y, x) at (c * H + y) * W + x */\n";
+  h += "/* The frame: int8 [C][H][W], element (c, y, x) at (c * H + y) * W + x" +
+       std::string(info.input_source_nhwc ? " (the model file's own input is NHWC: transpose, or use "
+                                            "@p@_input_u8(pixels, 1) for 8-bit pixels)"
+                                          : "") +
+       " */\n";
   h += "#define @P@_INPUT_BYTES " + std::to_string(input.bytes()) + "\n";
   h += "#define @P@_INPUT_C " + std::to_string(input.shape[0]) + "\n#define @P@_INPUT_H " +
        std::to_string(input.shape[1]) + "\n#define @P@_INPUT_W " + std::to_string(input.shape[2]) + "\n";
