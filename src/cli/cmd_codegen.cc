@@ -11,7 +11,9 @@
 #include "cli/commands.h"
 #include "core/file_io.h"
 #include "core/byte_size.h"
+#include "codegen/library_emitter.h"
 #include "runtime/export.h"
+#include "runtime/replay.h"
 
 namespace tte::cli {
 
@@ -124,11 +126,56 @@ namespace {
 struct CodegenCmd {
   DeviceCmd device;
   std::string out;
+  std::string target = "qemu";
+  std::string prefix = "tte";
+  std::string frames;  // --target library: write the samples as a run-time frame stream
 };
+
+int RunLibrary(const CodegenCmd& o, const PreparedDevice& d) {
+  const Program& prog = d.program.device.compiled.program;
+  codegen::LibraryConfig lc;
+  lc.info = d.config.info;
+  lc.prefix = o.prefix;
+  lc.manifest_extra = d.config.manifest_extra;
+  auto lib = codegen::GenerateLibrary(prog, d.program.device.plan, lc);
+  if (!lib.ok()) return DeviceFail("codegen", lib.status());
+  if (Status st = codegen::WriteLibrary(*lib, o.out); !st.ok()) return DeviceFail("codegen", st);
+  const MemoryReport& r = d.program.memory;
+  std::printf("tte codegen: library %s_model.{h,c}: %s / %s @%d -> %s\n", o.prefix.c_str(), d.model_name.c_str(),
+              d.scheme_name.c_str(), prog.resolution, o.out.c_str());
+  std::printf("  SRAM: arena %s + learned state %s (%lld B block) + stack %s = planned peak %s of the %s budget\n",
+              FormatBytes(r.arena_bytes).c_str(), FormatBytes(r.state_bytes).c_str(),
+              static_cast<long long>(lib->state_bytes), FormatBytes(r.reserve_bytes).c_str(),
+              FormatBytes(r.peak_sram_bytes).c_str(), FormatBytes(d.budget_bytes).c_str());
+  std::printf("  flash data %s; fingerprint 0x%016llx; lr %g, rounding seed %u\n",
+              FormatBytes(lib->flash_data_bytes).c_str(), static_cast<unsigned long long>(lib->fingerprint),
+              static_cast<double>(d.config.info.lr), d.config.info.rng_seed);
+  if (!o.frames.empty()) {
+    // The samples as the example firmware's run-time stream: [int32 label LE][frame bytes] per record, and
+    // the host replay of training on them (what the firmware must reach, bit for bit).
+    const size_t in = static_cast<size_t>(prog.tensors[prog.input].bytes());
+    std::string bytes;
+    for (size_t i = 0; i < d.samples.labels.size(); ++i) {
+      const uint32_t l = static_cast<uint32_t>(d.samples.labels[i]);
+      for (int b = 0; b < 4; ++b) bytes += static_cast<char>((l >> (8 * b)) & 0xff);
+      bytes.append(reinterpret_cast<const char*>(d.samples.data.data() + i * in), in);
+    }
+    if (Status st = WriteFileAtomic(o.frames, bytes); !st.ok()) return DeviceFail("codegen", st);
+    ReplayOptions ro;
+    ro.lr = d.config.info.lr;
+    ro.rng_seed = d.config.info.rng_seed;
+    auto host = ReplayTraining(prog, d.program.device.plan.arena_bytes, d.samples.data, d.samples.labels, ro);
+    if (!host.ok()) return DeviceFail("codegen", host.status());
+    std::printf("  frames: %zu records of %zu B -> %s; host replay: checksum=%016llx after all of them\n",
+                d.samples.labels.size(), 4 + in, o.frames.c_str(), static_cast<unsigned long long>(host->checksum));
+  }
+  return kExitOk;
+}
 
 int RunCodegen(const CodegenCmd& o) {
   auto d = PrepareDevice(o.device);
   if (!d.ok()) return DeviceFail("codegen", d.status());
+  if (o.target == "library") return RunLibrary(o, *d);
   const Program& prog = d->program.device.compiled.program;
   auto project = codegen::GenerateProject(prog, d->program.device.plan, d->config);
   if (!project.ok()) return DeviceFail("codegen", project.status());
@@ -166,6 +213,16 @@ void AddCodegenCommand(CLI::App& app, int* exit_code) {
       "Exit status: 0 ok, 2 usage, 4 over the SRAM budget (nothing written), 8 other errors.");
   o->device.Add(c);
   c->add_option("--out", o->out, "Output directory (written atomically; replaces a previous tte project)")->required();
+  c->add_option("--target", o->target,
+                "qemu: the training firmware for QEMU mps2-an500 (harness, samples in flash); library: "
+                "PREFIX_model.h/.c + kernels for your firmware (no harness; docs/firmware-library.md)")
+      ->check(CLI::IsMember({"qemu", "library"}))
+      ->capture_default_str();
+  c->add_option("--frames", o->frames,
+                "--target library: also write the --samples as a frame stream FILE ([int32 label][frame] per record) "
+                "for firmware/examples/library_example.c, and print the host replay's state checksum after them");
+  c->add_option("--prefix", o->prefix, "--target library: prefix of every public symbol and macro (kws -> kws_init)")
+      ->capture_default_str();
   c->callback([o, exit_code] { *exit_code = RunCodegen(*o); });
 }
 

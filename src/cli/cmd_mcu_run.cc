@@ -212,6 +212,9 @@ int RunMcu(const McuRunCmd& o) {
     if (r.steps[i].loss_bits != hb)
       problems.push_back("step " + std::to_string(i) + ": loss MCU " + std::to_string(r.steps[i].loss) + " != host " +
                          std::to_string(host->losses[i]));
+    if (r.steps[i].skipped != host->skipped[i])
+      problems.push_back("step " + std::to_string(i) + ": skipped (non-finite loss) on " +
+                         (r.steps[i].skipped ? "the MCU only" : "the host only"));
   }
   if (!r.has_initial_checksum || r.checksum_initial != host->initial_checksum)
     problems.push_back("initial state checksum MCU " + Hex16(r.checksum_initial) + " != host " +
@@ -273,6 +276,7 @@ int RunMcu(const McuRunCmd& o) {
       steps.push_back({{"step", i}, {"label", r.steps[i].label}, {"loss_mcu", r.steps[i].loss},
                        {"loss_host", i < host->losses.size() ? host->losses[i] : 0.0f}, {"insns", r.steps[i].insns}});
     j["per_step"] = steps;
+    j["skipped_steps_mcu"] = r.skipped_steps;
     j["checksum_mcu"] = Hex16(r.checksum);
     j["checksum_host"] = Hex16(host->checksum);
     j["parity"] = parity;

@@ -93,7 +93,10 @@ void ParseFirmwareOutput(const std::string& text, FirmwareRun* r) {
       s.loss_bits = static_cast<uint32_t>(Int(kv, "loss_bits", 0));
       std::memcpy(&s.loss, &s.loss_bits, sizeof s.loss);
       s.ticks = static_cast<uint64_t>(Int(kv, "ticks", 0));
+      s.skipped = Int(kv, "skipped", 0) != 0;
       if (s.step >= 0) r->steps.push_back(s);
+    } else if (StartsWith(line, "skipped_steps=")) {
+      r->skipped_steps = Int(kv, "skipped_steps", 0);
     } else if (StartsWith(line, "checksum_initial=")) {
       r->has_initial_checksum = Hex64(kv.at("checksum_initial"), &r->checksum_initial);
     } else if (StartsWith(line, "checksum=")) {

@@ -17,6 +17,7 @@ struct StepLine {
   float loss = 0;
   uint32_t loss_bits = 0;
   uint64_t ticks = 0;
+  bool skipped = false;  // the loss was not finite: the step updated nothing
   int64_t insns = -1;  // exact count from the plugin (mark 2i+1's delta), -1 when not counted
 };
 
@@ -32,6 +33,7 @@ struct FirmwareRun {
   int64_t sample_flash_bytes = -1;  // tte_samples + tte_labels (arm-none-eabi-nm -S)
   // harness
   std::vector<StepLine> steps;
+  int64_t skipped_steps = 0;         // "skipped_steps=" (steps with a non-finite loss)
   bool has_checksum = false, has_initial_checksum = false;
   uint64_t checksum = 0, checksum_initial = 0;
   int64_t stack_used = -1, stack_size = -1, heap_used = -1, heap_size = -1, ram_static = -1;

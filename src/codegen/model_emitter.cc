@@ -30,13 +30,24 @@ std::string StorageText(Storage s) {
 
 }  // namespace
 
-Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, const ModelEmitInfo& info) {
+// loss_is_finite(): the exponent bits of the fp32 loss are not all ones (no math.h, immune to fast-math).
+const char* const kLossIsFinite =
+    "static int loss_is_finite(void) {\n  const float loss = ";
+const char* const kLossIsFiniteEnd =
+    ";\n  uint32_t u;\n  memcpy(&u, &loss, sizeof u);\n  return (u & 0x7f800000u) != 0x7f800000u;\n}\n\n";
+
+Result<ModelParts> EmitModelParts(const Program& prog, const MemoryPlan& plan, bool state_struct,
+                                  bool profile_ops) {
   TTE_RETURN_IF_ERROR(CheckDeviceTrainable(prog));
   if (prog.input < 0 || prog.logits < 0 || prog.loss < 0)
     return Internal("codegen: the program has no input, logits or loss tensor");
-  EmittedModel m;
+  ModelParts m;
   m.arena_bytes = plan.arena_bytes;
-  const TensorNames names = NameTensors(prog);
+  m.names = NameTensors(prog);
+  TensorNames& names = m.names;
+  if (state_struct)
+    for (size_t i = 0; i < prog.tensors.size(); ++i)
+      if (prog.tensors[i].storage == Storage::kState) names.expr[i] = "tte_st." + names.expr[i];
   for (int id : {prog.input, prog.logits, prog.loss})
     if (prog.tensors[id].storage != Storage::kArena)
       return Internal("codegen: tensor '" + prog.tensors[id].name + "' is expected in the arena");
@@ -44,7 +55,9 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
     return Internal("codegen: training logits and loss must be fp32");
 
   // ---- data: flash arrays, state arrays, the arena and its tensor macros
-  std::string flash_text, state_text, arena_text;
+  std::string& flash_text = m.flash_text;
+  std::string& state_text = m.state_text;
+  std::string& arena_text = m.arena_text;
   for (size_t i = 0; i < prog.tensors.size(); ++i) {
     const TensorInfo& t = prog.tensors[i];
     const std::string& type = names.ctype[i];
@@ -68,6 +81,20 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
         if (static_cast<int64_t>(t.init.size()) != bytes && (flash || !t.init.empty()))
           return Internal("codegen: " + StorageText(t.storage) + " tensor '" + t.name + "' has " +
                           std::to_string(t.init.size()) + " initial bytes, expected " + std::to_string(bytes));
+        if (!flash && state_struct) {
+          // One member of the state struct; its initial bytes go to the const initial image.
+          const std::string member = names.expr[i].substr(7);
+          state_text += "  " + type + " " + member + "[" + std::to_string(elems) + "] TTE_ALIGN8;  " + comment + "\n";
+          if (t.init.empty()) {
+            m.state_zero_bytes += bytes;
+            break;
+          }
+          TTE_ASSIGN_OR_RETURN(std::string init, ArrayInitializer(t.bits ? DType::kUInt8 : t.dtype, t.init,
+                                                                  t.dtype == DType::kFloat32 ? 8 : 24, "      "));
+          m.state_init_text += "    ." + member + " = {\n" + init + "    },\n";
+          m.state_init_bytes += bytes;
+          break;
+        }
         std::string& out = flash ? flash_text : state_text;
         out += comment + "\n" + std::string(flash ? "static const " : "static ") + type + " " + names.expr[i] + "[" +
                std::to_string(elems) + "] TTE_ALIGN8";
@@ -84,7 +111,22 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
       }
     }
   }
-  TTE_ASSIGN_OR_RETURN(EmittedOps ops, EmitOps(prog, names, info.profile_ops));
+  TTE_ASSIGN_OR_RETURN(m.ops, EmitOps(prog, names, profile_ops));
+  return m;
+}
+
+Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, const ModelEmitInfo& info) {
+  TTE_ASSIGN_OR_RETURN(ModelParts parts, EmitModelParts(prog, plan, /*state_struct=*/false, info.profile_ops));
+  EmittedModel m;
+  m.arena_bytes = parts.arena_bytes;
+  m.flash_data_bytes = parts.flash_data_bytes;
+  m.state_init_bytes = parts.state_init_bytes;
+  m.state_zero_bytes = parts.state_zero_bytes;
+  const TensorNames& names = parts.names;
+  const std::string& flash_text = parts.flash_text;
+  const std::string& state_text = parts.state_text;
+  const std::string& arena_text = parts.arena_text;
+  const EmittedOps& ops = parts.ops;
   m.forward_ops = ops.forward_ops;
 
   // ---- tte_model.h
@@ -117,8 +159,11 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
   h += "#define TTE_NUM_OPS " + std::to_string(prog.ops.size()) + "\n";
   h += "#define TTE_PROFILE_OPS " + std::string(info.profile_ops ? "1  /* mcu_mark() before every op */" : "0") +
        "\n\n";
-  h += "/* One training step on the image in tte_input(): forward, loss, backward with every update fused. */\n";
-  h += "void tte_train_step(int32_t label);\n";
+  h += "/* One training step on the image in tte_input(): forward, loss, backward with every update fused.\n"
+       " * Returns 0, or 1 when the loss is not finite: then the update is skipped (no learned byte changes). */\n";
+  h += "int tte_train_step(int32_t label);\n";
+  h += "/* Steps skipped so far because their loss was not finite. */\n";
+  h += "uint32_t tte_skipped_steps(void);\n";
   h += "/* Forward only (ops up to and including the head): fills tte_logits(). */\n";
   h += "void tte_forward(void);\n";
   h += "/* The input image buffer (TTE_INPUT_BYTES bytes in the arena): write it before each step. */\n";
@@ -134,7 +179,7 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
 
   // ---- tte_model.c
   std::string c = GeneratedHeader("tte_model.c", "the generated training step (data and code)", info);
-  c += "#include \"tte_model.h\"\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"kernels/tte_kernels.h\"\n";
+  c += "#include \"tte_model.h\"\n\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"kernels/tte_kernels.h\"\n";
   c += info.profile_ops ? "#include \"mcu.h\"  /* profile build: mcu_mark() */\n\n" : "\n";
   c += "#if defined(__GNUC__)\n#define TTE_ALIGN8 __attribute__((aligned(8)))\n#else\n#define TTE_ALIGN8\n#endif\n\n";
   char buf[256];
@@ -161,9 +206,15 @@ Result<EmittedModel> EmitModel(const Program& prog, const MemoryPlan& plan, cons
        ", .rng = &tte_rng, .grad_scale = 1.0f};\n\n";
   c += "/* ---- kernel parameters */\n" + ops.params + "\n";
   c += "/* ---- the training step */\nstatic void run_forward(void) {\n" + ops.forward + "}\n\n";
-  c += "static void run_loss_backward(int32_t label) {\n" + ops.backward + "}\n\n";
+  c += "static void run_loss(int32_t label) {\n" + ops.loss + "}\n\n";
+  c += "static void run_backward(int32_t label) {\n  (void)label;\n" + ops.backward + "}\n\n";
+  c += kLossIsFinite + ops.loss_expr + kLossIsFiniteEnd;
   c += "void tte_forward(void) { run_forward(); }\n\n";
-  c += "void tte_train_step(int32_t label) {\n  run_forward();\n  run_loss_backward(label);\n}\n\n";
+  c += "static uint32_t tte_skipped;\n";
+  c += "uint32_t tte_skipped_steps(void) { return tte_skipped; }\n\n";
+  c += "/* A sample whose loss is not finite updates nothing (the host replay does the same). */\n";
+  c += "int tte_train_step(int32_t label) {\n  run_forward();\n  run_loss(label);\n"
+       "  if (!loss_is_finite()) {\n    ++tte_skipped;\n    return 1;\n  }\n  run_backward(label);\n  return 0;\n}\n\n";
   c += "int8_t* tte_input(void) { return " + names.expr[prog.input] + "; }\n";
   c += "const float* tte_logits(void) { return " + names.expr[prog.logits] + "; }\n";
   c += "float tte_loss(void) { return *" + names.expr[prog.loss] + "; }\n";

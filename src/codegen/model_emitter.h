@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include "codegen/op_emitter.h"
 #include "compiler/program.h"
 #include "core/status.h"
 #include "memory/planner.h"
@@ -50,6 +51,20 @@ struct EmittedModel {
   int64_t arena_bytes = 0;
   size_t forward_ops = 0;         // ops run by tte_forward()
 };
+
+// Internal to src/codegen: the pieces the QEMU harness model (EmitModel) and the library (library_emitter.h)
+// share: flash arrays, state arrays (or, with `state_struct`, members of one struct `tte_st` with their
+// initial values as designated initializers), the arena macros and the op bodies.
+struct ModelParts {
+  TensorNames names;
+  std::string flash_text, state_text, arena_text;
+  std::string state_init_text;  // state_struct: ".member = {...},\n" for every state tensor with initial bytes
+  EmittedOps ops;
+  int64_t flash_data_bytes = 0, state_init_bytes = 0, state_zero_bytes = 0, arena_bytes = 0;
+};
+Result<ModelParts> EmitModelParts(const Program& prog, const MemoryPlan& plan, bool state_struct, bool profile_ops);
+extern const char* const kLossIsFinite;     // + the loss lvalue + kLossIsFiniteEnd: static int loss_is_finite(void)
+extern const char* const kLossIsFiniteEnd;
 
 // Fails (Unsupported) for programs the device does not run (deferred updates, inference programs) and
 // (Internal) for inconsistent ones (unplanned arena tensors, a kernel that would write to flash).

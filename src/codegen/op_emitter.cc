@@ -413,6 +413,11 @@ Result<EmittedOps> OpWriter::Run() {
     if (P.ops[i].phase != Phase::kForward)
       return Internal("codegen: op #" + std::to_string(i) + " before the head is not a forward op");
   r.forward_ops = head + 1;
+  // The loss op follows the head: the training step checks the loss before any update op runs.
+  if (r.forward_ops >= P.ops.size() || P.ops[r.forward_ops].code != OpCode::kLoss)
+    return Internal("codegen: the op after the head is not the loss");
+  if (P.loss < 0 || P.tensors[P.loss].dtype != DType::kFloat32) return Internal("codegen: the program has no fp32 loss");
+  r.loss_expr = "*" + N.expr[P.loss];
   for (size_t i = 0; i < P.ops.size(); ++i) {
     const Op& op = P.ops[i];
     std::string label = "#" + std::to_string(i) + " " + OpCodeName(op.code);
@@ -424,7 +429,7 @@ Result<EmittedOps> OpWriter::Run() {
     std::string text = "  /* " + CommentSafe(label) + (op.note.empty() ? "" : ": " + CommentSafe(op.note)) + " */\n";
     if (profile_) text += "  mcu_mark(" + std::to_string(1000 + i) + "u);  /* profile: op " + std::to_string(i) + " */\n";
     text += "  " + call + "\n";
-    (i < r.forward_ops ? r.forward : r.backward) += text;
+    (i < r.forward_ops ? r.forward : i == r.forward_ops ? r.loss : r.backward) += text;
   }
   r.params = params_;
   return r;

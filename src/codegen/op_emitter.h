@@ -22,8 +22,10 @@ TensorNames NameTensors(const Program& prog);
 struct EmittedOps {
   std::string params;     // static const parameter structs (after the arrays, before the functions)
   std::string forward;    // body of the forward function: ops [0, forward_ops)
-  std::string backward;   // body of the rest of the training step: ops [forward_ops, end), uses `label`
-  size_t forward_ops = 0; // ops up to and including the head forward
+  std::string loss;       // body of the loss op (op forward_ops, kLoss): uses `label`
+  std::string loss_expr;  // the C lvalue of the fp32 loss it writes
+  std::string backward;   // body of the rest of the training step: ops (forward_ops, end), may use `label`
+  size_t forward_ops = 0; // ops up to and including the head forward; op forward_ops is the loss
 };
 
 // Needs the identifiers `tte_opt` (tte_sgd) of the generated file. Fails for ops the device cannot run and

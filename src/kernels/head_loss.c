@@ -35,7 +35,7 @@ void tte_head_backward(const tte_head_params* p, float* W, float* b, float* mW, 
   if (dx) {
     for (int32_t c = 0; c < p->in; ++c) {
       float acc = 0.0f;
-      for (int32_t n = 0; n < p->out; ++n) acc += W[(size_t)n * (size_t)p->in + c] * dlogits[n];
+      for (int32_t n = 0; n < p->out; ++n) acc += W[(size_t)n * (size_t)p->in + (size_t)c] * dlogits[n];
       dx[c] = acc * p->x_scale;
     }
   }

@@ -281,6 +281,8 @@ void tte_head_forward(const tte_head_params* p, const float* W, const float* b, 
 float tte_softmax_xent(int32_t n, const float* logits, int32_t label, float* dlogits);
 float tte_expf(float x);
 float tte_logf(float x);
+/* 1 if the kernels were compiled with floating-point contraction (-ffp-contract=fast): see tte_math.c. */
+int tte_fp_contracted(void);
 /* a*b + c with one rounding on every target (tte_math.c). */
 float tte_fmaf(float a, float b, float c);
 

@@ -2,6 +2,7 @@
 #include "runtime/replay.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -73,9 +74,16 @@ Result<ReplayResult> ReplayTraining(const Program& prog, int64_t arena_bytes, co
   TTE_ASSIGN_OR_RETURN(std::unique_ptr<Executor> exec, Executor::Create(&prog, arena_bytes, eo));
   ReplayResult r;
   r.initial_checksum = StateChecksum(prog, *exec);
+  size_t loss_end = 0;  // ops up to and including the loss
+  while (loss_end < prog.ops.size() && prog.ops[loss_end].code != OpCode::kLoss) ++loss_end;
+  if (loss_end == prog.ops.size()) return InvalidArgument("replay: the program has no loss op");
+  ++loss_end;
   for (size_t i = 0; i < labels.size(); ++i) {
     std::memcpy(exec->input(), samples.data() + i * in_bytes, in_bytes);
-    exec->Step(labels[i]);
+    exec->RunOps(0, loss_end, labels[i]);
+    const bool skip = !std::isfinite(exec->last_loss());
+    if (!skip) exec->RunOps(loss_end, prog.ops.size(), labels[i]);
+    r.skipped.push_back(skip);
     TTE_RETURN_IF_ERROR(exec->CheckGuards());
     r.losses.push_back(exec->last_loss());
   }

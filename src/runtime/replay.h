@@ -1,5 +1,8 @@
 // Host replay of a device training run: the reference the generated C is compared against.
 //
+// A step whose loss is not finite skips its update entirely (no weight, bias, head or optimizer byte
+// changes), as the generated tte_train_step() does on the device.
+//
 // ReplayTraining runs a planned, fused training Program with the host Executor on N samples, one step per
 // sample, at a fixed learning rate and stochastic-rounding seed, exactly as the generated firmware's main.c
 // does (src/codegen), and returns the loss of every step and the state checksum afterwards.
@@ -43,6 +46,7 @@ struct ReplayOptions {
 
 struct ReplayResult {
   std::vector<float> losses;      // one per step
+  std::vector<bool> skipped;      // one per step: the loss was not finite, so nothing was updated
   uint64_t initial_checksum = 0;  // before the first step
   uint64_t checksum = 0;          // after the last step
 };
