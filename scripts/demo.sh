@@ -43,3 +43,8 @@ $tte export --model $model --out "$out/default-backbone.tflite"
 $tte train --model "$out/default-backbone.tflite" --scheme $scheme --data fmnist --classes 5-9 --train-samples 2000 \
   --eval-samples 1000 --epochs 1 --lr 0.05 --warmup-epochs 0.1 --eval-before --quiet --out "$out/learned-5-9.tflite"
 $tte eval --model "$out/learned-5-9.tflite" --data fmnist --split test --classes 5-9 --max-samples 1000
+echo
+echo "== 6. in a firmware: the training library (tte codegen --target library, docs/firmware-library.md)"
+echo "   frames arrive at run time; boot 1 trains on 3 and saves to flash, boot 2 (a reboot) restores, trains on 3"
+echo "   more and saves; the final learned state equals the host's replay of all 6 steps, bit for bit"
+CLASSES=5-9 firmware/examples/run_library_example.sh "$tte" "$out/library-example" 6

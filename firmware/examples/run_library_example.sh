@@ -5,7 +5,8 @@
 # save) with exact instruction counts, and check the final state against the host replay of all N steps.
 # Usage: firmware/examples/run_library_example.sh [TTE] [WORK] [N]
 #   defaults: build/tte, a temporary directory, 6; the model: models/default-backbone.pkl, classes 0-4
-#   (Fashion-MNIST test split: Debian's dataset-fashion-mnist). Extra codegen options: TTE_ARGS.
+#   (Fashion-MNIST test split: Debian's dataset-fashion-mnist; another subset: CLASSES=5-9). Extra codegen
+#   options: TTE_ARGS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tte=${1:-$root/build/tte}
@@ -14,7 +15,7 @@ n=${3:-6}
 mkdir -p "$work/run"
 rm -f "$work/run/flash.bin"
 "$tte" codegen --target library --model "$root/models/default-backbone.pkl" \
-  --scheme "$root/models/default-backbone.scheme.json" --classes 0-4 --samples "$n" --frames "$work/frames.bin" \
+  --scheme "$root/models/default-backbone.scheme.json" --classes "${CLASSES:-0-4}" --samples "$n" --frames "$work/frames.bin" \
   --out "$work/lib" ${TTE_ARGS:-} | tee "$work/codegen.txt"
 host=$(sed -n 's/.*host replay: checksum=\([0-9a-f]*\).*/\1/p' "$work/codegen.txt")
 bytes=$(grep -o '#define TTE_INPUT_BYTES [0-9]*' "$work/lib/tte_model.h" | awk '{print $3}')
