@@ -135,26 +135,42 @@ def read_loss(path):
         raise OracleError(f"{path}: cannot read the loss: {e}")
 
 
-def compare(grads, loss, tte_dir):
+def load_other(path):
+    """({name: ndarray}, loss) from a `tte grad --output-dir` directory or a .npz of named gradients and 'loss'
+    (the reference's goldens, ../shared/golden_grad)."""
+    if path.endswith(".npz"):
+        if not os.path.isfile(path):
+            raise OracleError(f"{path}: no such file (gradients to compare with)")
+        with np.load(path) as z:
+            got = {k: z[k] for k in z.files if k not in ("loss", "logits")}
+            if "loss" not in z.files:
+                raise OracleError(f"{path}: no 'loss' entry")
+            return got, float(np.asarray(z["loss"]).reshape(-1)[0])
+    if not os.path.isdir(path):
+        raise OracleError(f"{path}: no such directory (tte grad --output-dir)")
+    got = {f[:-4]: load_npy(os.path.join(path, f), "a gradient tte grad wrote")
+           for f in os.listdir(path) if f.endswith(".npy")}
+    return got, read_loss(os.path.join(path, "loss.txt"))
+
+
+def compare(grads, loss, other_path):
     """Prints the table; returns (passed, worst weight rel, worst bias rel)."""
-    if not os.path.isdir(tte_dir):
-        raise OracleError(f"{tte_dir}: no such directory (tte grad --output-dir)")
-    written = sorted(f[:-4] for f in os.listdir(tte_dir) if f.endswith(".npy"))
+    other, other_loss = load_other(other_path)
     ok, worst_w, worst_b = True, 0.0, 0.0
     print(f"{'tensor':<18} {'shape':<18} {'max|oracle|':>11} {'max|err|':>10} {'relative':>10} {'limit':>7}  result")
-    for key in sorted(set(written) | set(grads), key=lambda k: (k.startswith("head"), len(k), k)):
+    for key in sorted(set(other) | set(grads), key=lambda k: (k.startswith("head"), len(k), k)):
         if key not in grads:
-            print(f"{key:<18} written by tte grad, unknown to the oracle{'':>20}FAIL")
+            print(f"{key:<18} in {other_path}, unknown to the oracle{'':>20}FAIL")
             ok = False
             continue
         want = grads[key]
-        if key not in written:
-            print(f"{key:<18} {str(list(want.shape)):<18} not written by tte grad{'':>23}FAIL")
+        if key not in other:
+            print(f"{key:<18} {str(list(want.shape)):<18} missing from {other_path}{'':>10}FAIL")
             ok = False
             continue
-        got = load_npy(os.path.join(tte_dir, key + ".npy"), "a gradient tte grad wrote").astype(np.float64)
+        got = other[key].astype(np.float64)
         if got.size != want.size:
-            print(f"{key:<18} tte {list(got.shape)} vs oracle {list(want.shape)}{'':>20}FAIL")
+            print(f"{key:<18} {list(got.shape)} in {other_path}, oracle {list(want.shape)}{'':>10}FAIL")
             ok = False
             continue
         got = got.reshape(want.shape)
@@ -170,10 +186,9 @@ def compare(grads, loss, tte_dir):
             worst_w = max(worst_w, rel)
         print(f"{key:<18} {str(list(want.shape)):<18} {scale:11.4e} {err:10.3e} {rel:10.3e} {limit:7.0e}  "
               f"{'pass' if passed else 'FAIL'}")
-    tte_loss = read_loss(os.path.join(tte_dir, "loss.txt"))
-    lrel = abs(tte_loss - loss) / max(1.0, abs(loss))
+    lrel = abs(other_loss - loss) / max(1.0, abs(loss))
     ok &= lrel <= LOSS_LIMIT
-    print(f"{'loss':<18} tte {tte_loss:.9g}, oracle {loss:.9g}, relative {lrel:.2e} (limit {LOSS_LIMIT:.0e})  "
+    print(f"{'loss':<18} compared {other_loss:.9g}, oracle {loss:.9g}, relative {lrel:.2e} (limit {LOSS_LIMIT:.0e})  "
           f"{'pass' if lrel <= LOSS_LIMIT else 'FAIL'}")
     return ok, worst_w, worst_b
 
@@ -186,7 +201,8 @@ def main(argv):
     ap.add_argument("--head-weight", required=True, help="fp32 .npy [classes, features]")
     ap.add_argument("--head-bias", required=True, help="fp32 .npy [classes]")
     ap.add_argument("--output-dir", help="write conv{i}.weight.npy, ..., head.*.npy, loss.txt here")
-    ap.add_argument("--compare", metavar="TTE_GRAD_DIR", help="compare with what `tte grad --output-dir` wrote")
+    ap.add_argument("--compare", metavar="TTE_GRAD_DIR", help="compare with what `tte grad --output-dir` wrote "
+                    "(or with a .npz of named gradients and 'loss', such as the reference's goldens)")
     ap.add_argument("--golden", metavar="DIR", help="check the int8 forward against TFLite's per-op outputs "
                     "(a ../shared/tflite/golden/<model>/<input>/ directory)")
     ap.add_argument("--dump-activations", metavar="DIR", help="write every int8 activation as v<id>.npy (CHW)")
