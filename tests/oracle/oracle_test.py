@@ -8,6 +8,7 @@ torch autograd of the straight-through simulation, on every graph the repository
   oracle_test.py model     TTE MODEL WORK [GOLDEN]    a model file: `tte info --dump-graph`, `tte grad --scheme full`
                                                       on two inputs, the oracle with --compare (and --golden: the int8
                                                       forward against TFLite's own per-op outputs)
+  oracle_test.py exported  TTE MODEL WORK             `tte export` MODEL to .tflite, then as `model` (random inputs)
   oracle_test.py pkl       TTE MODEL SHARED WORK      a .pkl model on the reference's golden inputs and heads: the
                                                       oracle against tte grad and against the reference's autograd
                                                       goldens (SHARED/golden_grad)
@@ -159,6 +160,15 @@ def cmd_model(tte, model, work, golden_root=None):
     return 0
 
 
+def cmd_exported(tte, model, work):
+    """The repository's own model exported by `tte export` to .tflite (TFLite's integer arithmetic), then as cmd_model."""
+    fresh(work)
+    out = os.path.join(work, os.path.splitext(os.path.basename(model))[0] + ".tflite")
+    run([tte, "export", "--model", model, "--out", out])
+    model_case(tte, out, fresh(os.path.join(work, "case")))
+    return 0
+
+
 def cmd_pkl(tte, model, shared, work):
     """A .pkl model on the reference's golden inputs, labels and heads (../shared/golden_grad/README.md): the oracle
     against tte grad and against the reference's own autograd."""
@@ -279,6 +289,8 @@ def main(argv):
         return cmd_opkinds(*a)
     if c == "model":
         return cmd_model(*a)
+    if c == "exported":
+        return cmd_exported(*a)
     if c == "pkl":
         return cmd_pkl(*a)
     if c == "planted":
