@@ -20,10 +20,13 @@ Run time: 3 epochs = 1311 steps of 64 images; about 0.4 s per step with 2 thread
 Examples:
   /usr/bin/python3 tools/backbone/make_default_backbone.py                     # the committed model
   /usr/bin/python3 tools/backbone/make_default_backbone.py --quick --out /tmp/q/bb.pkl   # smoke test, a few minutes
+  /usr/bin/python3 tools/backbone/make_default_backbone.py --quick --out /tmp/q/bb.pkl --tflite /tmp/q/bb.tflite
+      # also a TFLite int8 flatbuffer of the same model, written by `tte export` (docs/export.md)
 """
 import argparse
 import hashlib
 import os
+import subprocess
 import sys
 import time
 
@@ -61,6 +64,10 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=0, help="seed for init, shuffling, augmentation, calibration sampling")
     ap.add_argument("--quick", action="store_true", help="smoke test: 1000 train images, 1 epoch, 500 held-out, "
                     "256 calibration and 1000 test images")
+    ap.add_argument("--tflite", default=None, help="also write the model as a TFLite int8 flatbuffer to this path, "
+                    "with `tte export` (the .pkl's arithmetic in TFLite's integer form; docs/export.md)")
+    ap.add_argument("--tte", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "tte"),
+                    help="the tte binary used by --tflite")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=0.08, help="peak learning rate (batch 64)")
     ap.add_argument("--wd", type=float, default=5e-5, help="weight decay on conv weights")
@@ -228,6 +235,12 @@ def main(argv=None):
     mcunet_pkl.write_mcunet_pkl(d, a.out)
     d = mcunet_pkl.load_mcunet_pkl(a.out)  # evaluate exactly what was written
     log(f"wrote {a.out} ({os.path.getsize(a.out)} bytes; entries STORED; restricted unpickler OK)")
+    if a.tflite:
+        r = subprocess.run([a.tte, "export", "--model", a.out, "--out", a.tflite], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            sys.exit(f"make_default_backbone: tte export failed (is {a.tte} built?):\n{r.stdout}")
+        log(r.stdout.strip())
 
     t0 = time.time()
     int8_test, logits = sim_accuracy(d, te_up, te_lab)
