@@ -14,6 +14,7 @@ usage: /usr/bin/python3 bench/scheme_search.py [--part mcunet|backbone|both] [--
 """
 import argparse
 import concurrent.futures as cf
+import hashlib
 import json
 import os
 import statistics
@@ -24,12 +25,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(cmd, log):
+def run(cmd, log, allow_divergence=False):
     t0 = time.time()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n" + r.stdout + f"[exit {r.returncode}, {time.time() - t0:.1f} s]\n")
-    if r.returncode != 0:
+    if r.returncode != 0 and not (allow_divergence and "training diverged" in r.stdout):
         sys.exit(f"scheme_search: failed (see {log}): {' '.join(cmd)}\n{r.stdout[-2000:]}")
     return r.stdout
 
@@ -68,12 +69,25 @@ def bench(a, part, log):
             jobs.append((r["name"], "shipped", seed, r["scheme"]))
             jobs.append((r["name"], "searched", seed, ["--scheme", r["searched"]]))
 
+    cache_dir = os.path.join(out, "train-cache")
+    os.makedirs(cache_dir, exist_ok=True)
+
     def train(job):
+        # One training run; its result is cached under its command line, so a rerun repeats nothing. A run that
+        # diverges (tte train exits 1 with "diverged") is a result too: None, shown as "diverged".
         name, kind, seed, scheme = job
         cmd = [a.tte, "train", "--model", part.model] + scheme + part.recipe + ["--seed", str(seed)]
-        text = run(cmd, log)
-        acc = float(text.split("result: eval top-1 ")[1].split("%")[0])
-        print(f"  {part.key} {name} {kind} seed {seed}: {acc:.2f}%", flush=True)
+        key = hashlib.sha256(("\0".join(cmd) + open(scheme[-1]).read() if kind == "searched" else "\0".join(cmd)).encode()).hexdigest()[:16]
+        cached = os.path.join(cache_dir, f"{name}-{kind}-{seed}-{key}.json")
+        if os.path.exists(cached):
+            acc = json.load(open(cached))["top1"]
+        else:
+            text = run(cmd, log, allow_divergence=True)
+            acc = float(text.split("result: eval top-1 ")[1].split("%")[0]) if "result: eval top-1 " in text else None
+            with open(cached + ".tmp", "w") as f:
+                json.dump({"top1": acc, "cmd": cmd}, f)
+            os.replace(cached + ".tmp", cached)
+        print(f"  {part.key} {name} {kind} seed {seed}: " + (f"{acc:.2f}%" if acc is not None else "diverged"), flush=True)
         return job, acc
 
     results = {}
@@ -83,7 +97,15 @@ def bench(a, part, log):
     json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 
     def stats(v):
-        return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+        ok = [x for x in v if x is not None]
+        bad = len(v) - len(ok)
+        text = (f"{statistics.mean(ok):.2f} ± {statistics.stdev(ok):.2f}" if len(ok) > 1 else
+                f"{ok[0]:.2f}" if ok else "-")
+        return text + (f" ({bad} of {len(v)} diverged)" if bad else "")
+
+    def mean(v):
+        ok = [x for x in v if x is not None]
+        return statistics.mean(ok) if ok else float("nan")
 
     lines = ["| scheme to beat | budget (its planned peak SRAM) | its top-1 % | searched top-1 % | difference (points) "
              "| searched: planned peak | searched: what is trained | predicted gain (proxy split) |",
@@ -95,7 +117,7 @@ def bench(a, part, log):
         if rep["weights"]:
             what += "; weights " + ", ".join(f"{w['layer']}@{w['ratio']:g}" for w in rep["weights"])
         lines.append(f"| {r['name']} | {r['budget']:,} B | {stats(sh)} | {stats(se)} | "
-                     f"{statistics.mean(se) - statistics.mean(sh):+.2f} | {rep['planned_peak_sram_bytes']:,} B | {what} | "
+                     f"{mean(se) - mean(sh):+.2f} | {rep['planned_peak_sram_bytes']:,} B | {what} | "
                      f"{rep['predicted_gain']:+.2f} |")
     rel = lambda x: os.path.relpath(x, ROOT) if x.startswith("/") else x
     body = (f"Produced by `/usr/bin/python3 bench/scheme_search.py --part {part.key} --seeds {a.seeds} --jobs {a.jobs}` on "

@@ -31,6 +31,11 @@ void DeviceCmd::Add(CLI::App* c) {
       ->capture_default_str();
   data.Add(c, "test", /*with_max_samples=*/false);
   c->add_option("--lr", lr, "Learning rate (fixed, every step)")->capture_default_str();
+  c->add_option("--cpu", cpu,
+                "Core of the firmware build and its QEMU board: cortex-m7 (mps2-an500), cortex-m4 (mps2-an386) or "
+                "cortex-m3 (mps2-an385: no FPU, no DSP, the portable kernels with software fp32)")
+      ->check(CLI::IsMember({"cortex-m7", "cortex-m4", "cortex-m3"}))
+      ->capture_default_str();
   c->add_option("--rng-seed", rng_seed,
                 "Stochastic-rounding seed (xorshift32 state; default: derived from --seed as `tte train` does)");
 }
@@ -108,6 +113,7 @@ Result<PreparedDevice> PrepareDevice(const DeviceCmd& o) {
   c.labels = d.samples.labels;
   c.samples_source = d.samples.source;
   c.ram_budget = d.budget_bytes;
+  c.cpu = o.cpu;
   c.stack_bytes = d.reserve_bytes > 0 ? d.reserve_bytes : 8 * 1024;
   const MemoryReport& r = d.program.memory;
   char extra[512];

@@ -35,6 +35,7 @@ struct DeviceCmd {
   DataOptions data;  // the samples: --data, --labels, --split, --classes, --eval-transform, --presize
   float lr = 0.01f;
   int64_t rng_seed = -1;  // -1: derived from --seed as `tte train` does
+  std::string cpu = "cortex-m7";  // the core (and its QEMU board) of the generated Makefile
   void Add(CLI::App* app);
 };
 

@@ -245,6 +245,7 @@ int RunMcu(const McuRunCmd& o) {
   if (o.json) {
     nlohmann::json j;
     j["model"] = d->model_name;
+    j["cpu"] = o.device.cpu;
     j["scheme"] = d->scheme_name;
     j["resolution"] = prog.resolution;
     j["patch_grid"] = d->program.patch_grid;
@@ -291,8 +292,9 @@ int RunMcu(const McuRunCmd& o) {
     j["note"] = "instruction counts are not cycles";
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("tte mcu-run: %s / %s @%d on Cortex-M7 (QEMU mps2-an500), %zu steps on %s\n", d->model_name.c_str(),
-                d->scheme_name.c_str(), prog.resolution, n, d->samples.source.c_str());
+    const std::string board = o.device.cpu == "cortex-m4" ? "mps2-an386" : o.device.cpu == "cortex-m3" ? "mps2-an385" : "mps2-an500";
+    std::printf("tte mcu-run: %s / %s @%d on %s (QEMU %s), %zu steps on %s\n", d->model_name.c_str(),
+                d->scheme_name.c_str(), prog.resolution, o.device.cpu.c_str(), board.c_str(), n, d->samples.source.c_str());
     std::printf("  lr %g, stochastic-rounding seed %u, patches %s, project %s%s\n",
                 static_cast<double>(d->config.info.lr), d->config.info.rng_seed,
                 d->program.patch_grid ? (std::to_string(d->program.patch_grid) + "x" +

@@ -153,7 +153,7 @@ Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, con
   // ---- Makefile: the project's defaults, then the firmware template
   std::string mk = Header("Makefile", "build, run and count the training firmware", info, "#", "#", "");
   mk += "#   make                ELF + sizes; fails to link if SRAM exceeds RAM_BUDGET (the --budget)\n";
-  mk += "#   make run / count    run under QEMU mps2-an500 / with exact instruction counts per mcu_mark()\n";
+  mk += "#   make run / count    run under QEMU (the CPU's MPS2 board) / with exact instruction counts per mcu_mark()\n";
   mk += "#   make host           the same sources for the host: $(B)/$(NAME)-host\n";
   mk += "#   tools/run_firmware.sh -f Makefile    build + run + count, parseable output, exit status propagated\n";
   mk += "# Variables are those of firmware.mk (a copy of tte's firmware/Makefile.template).\n";
@@ -163,6 +163,7 @@ Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, con
         "$(PROJECT)/kernels/*.c))\n";
   mk += "INCLUDES ?= $(PROJECT)\n";
   mk += "B ?= $(PROJECT)/build\n";
+  mk += "CPU ?= " + config.cpu + "\n";
   mk += "RAM_BUDGET ?= " + ByteSize(config.ram_budget) + "\n";
   mk += "FLASH_BUDGET ?= " + ByteSize(p.flash_budget) + "\n";
   mk += "STACK_SIZE ?= " + ByteSize(config.stack_bytes) + "\n";
@@ -218,7 +219,7 @@ Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, con
         "high-water marks.\n\n";
   rd += "    make                           # arm-none-eabi-gcc, link fails if SRAM > RAM_BUDGET=" +
         ByteSize(config.ram_budget) + "\n";
-  rd += "    tools/run_firmware.sh -f Makefile   # build + QEMU mps2-an500 + exact instruction counts\n";
+  rd += "    tools/run_firmware.sh -f Makefile   # build + QEMU (CPU=" + config.cpu + ") + exact instruction counts\n";
   rd += "    make host && build/tte_train-host   # the same C on the host\n\n";
   rd += "Tools: `apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm`. "
         "Instruction counts are not cycles (see harness docs in tte's firmware/README.md).\n";

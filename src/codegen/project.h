@@ -40,6 +40,7 @@ struct ProjectConfig {
   std::vector<int32_t> labels;    // N labels
   std::string samples_source;     // e.g. "Fashion-MNIST test split, classes 0-9, first 10 samples"
   int64_t ram_budget = 256 * 1024;
+  std::string cpu = "cortex-m7";  // CPU of firmware.mk: cortex-m7 | cortex-m4 | cortex-m3 (and its QEMU board)
   int64_t flash_budget = 0;       // 0: the smallest of 1, 2, 3, 4 MB that holds the estimated image
   int64_t stack_bytes = 8 * 1024;
   int64_t heap_bytes = 4 * 1024;  // newlib-nano's stdio takes 1,700 B (measured); the training step allocates nothing

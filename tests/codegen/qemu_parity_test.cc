@@ -94,6 +94,21 @@ TEST(QemuParity, DefaultBackbone) {
                   "default backbone's scheme passed";
 }
 
+// The same training on other cores (firmware.mk CPU=): Cortex-M4 (mps2-an386: FPv4, DSP) and Cortex-M3
+// (mps2-an385: no FPU and no DSP, the portable C kernels with fp32 in software). The host replay does not depend
+// on the core, so MCU = host on each means every core computes the same bits.
+void ExpectCoreRun(const std::string& cpu) {
+  const std::string own = testing::SourcePath("models/default-backbone.pkl");
+  const nlohmann::json j = McuRun(own, "--scheme " + testing::SourcePath("tests/codegen/data/default_backbone_sparse.json") +
+                                           " --classes 0-4 --cpu " + cpu);
+  ExpectDeviceRun(j);
+  if (j.is_object()) {
+    EXPECT_EQ(j["cpu"], cpu);
+  }
+}
+TEST(QemuParity, CortexM4) { ExpectCoreRun("cortex-m4"); }
+TEST(QemuParity, CortexM3NoFpuNoDsp) { ExpectCoreRun("cortex-m3"); }
+
 // The link-time budget is real: with --budget 1 KB above the planned peak (arena + state + stack), the plan
 // fits but the firmware (which also reserves the heap for stdio, and the harness's own data) does not: the
 // link must fail (exit 5) with the linker's region overflow.
