@@ -13,6 +13,7 @@ tte=${1:-$root/build/tte}
 work=${2:-$(mktemp -d)}
 n=${3:-6}
 mkdir -p "$work/run"
+work=$(cd "$work" && pwd)  # absolute: the runs below change directory
 rm -f "$work/run/flash.bin"
 "$tte" codegen --target library --model "$root/models/default-backbone.pkl" \
   --scheme "$root/models/default-backbone.scheme.json" --classes "${CLASSES:-0-4}" --samples "$n" --frames "$work/frames.bin" \
