@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tte needs, skipping those already present (idempotent).
 #   scripts/install-deps.sh          build, test and MCU-emulation dependencies
-#   scripts/install-deps.sh --tools  also the offline tooling (PyTorch for tools/backbone)
+#   scripts/install-deps.sh --tools  also the offline tooling (Pillow for tools/backbone)
 set -euo pipefail
 
 packages=(
@@ -10,13 +10,13 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev                        # TFLite import (flatc at build time)
   libgtest-dev libgmock-dev                                      # tests
   clang libclang-rt-14-dev                                       # libFuzzer target of the pkl reader
-  python3 python3-numpy                                          # test helpers (python loads our .pkl)
+  python3 python3-numpy python3-torch                            # test helpers; the gradient oracle (tools/oracle)
   dataset-fashion-mnist                                          # the datasets of the demo and benchmarks
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm      # Cortex-M7 cross build and emulation
   openmpi-bin libopenmpi-dev                                     # tte analyze over MPI ranks (mpirun)
 )
 if [[ "${1:-}" == "--tools" ]]; then
-  packages+=(python3-torch python3-pil)
+  packages+=(python3-pil)
 fi
 
 missing=()

@@ -41,11 +41,7 @@ Result<std::pair<DatasetSpec, DatasetSpec>> ProxySpecs(const AnalyzeCmd& o) {
   DatasetSpec eval = train;
   eval.max_samples = o.eval_samples;
   if (!o.eval_data.empty()) {
-    DataOptions e = d;
-    e.data = o.eval_data;
-    e.labels = o.eval_labels;
-    e.max_samples = o.eval_samples;
-    TTE_ASSIGN_OR_RETURN(eval, e.Spec());
+    TTE_ASSIGN_OR_RETURN(eval, d.SpecOf(o.eval_data, o.eval_labels, o.eval_samples, d.split));
   } else if (train.kind == "fmnist" || train.kind == "mlperf" || train.kind == "npy") {
     if (o.train_samples < 0)
       return InvalidArgument("--train-samples -1: the proxy evaluation samples follow the training ones; give a count");
@@ -88,7 +84,6 @@ int RunAnalyze(const AnalyzeCmd& o) {
       return Fail("analyze", InvalidArgument("--rank R --ranks N: need 0 <= R < N"));
     me.rank = o.rank, me.size = o.ranks;
   }
-  bool ok = false;
   const std::string who = me.size > 1 ? "rank " + std::to_string(me.rank) + "/" + std::to_string(me.size) + ": " : "";
   auto fail = [&](const Status& s) {
     Fail("analyze", s.WithContext(who.empty() ? o.out : who + o.out));
@@ -132,41 +127,34 @@ int RunAnalyze(const AnalyzeCmd& o) {
   id.settings = SettingsJson(s);
   const RunCache cache(o.out, id);
   const std::vector<AnalysisRun> runs = PlanAnalysisRuns(*view, s);
-  size_t mine = 0, cached = 0;
-  for (size_t j = 0; j < runs.size(); ++j)
-    if (static_cast<int>(j % static_cast<size_t>(me.size)) == me.rank) {
-      ++mine;
-      if (cache.Load(runs[j]).ok()) ++cached;
-    }
+  // This rank's runs (run j belongs to rank j mod size), each with its position, and those still to do: the cache
+  // is read once per run.
+  std::vector<std::pair<size_t, size_t>> todo;  // (run index, position among this rank's runs)
+  size_t mine = 0;
+  for (size_t j = 0; j < runs.size(); ++j) {
+    if (static_cast<int>(j % static_cast<size_t>(me.size)) != me.rank) continue;
+    auto hit = cache.Load(runs[j]);
+    if (!hit.ok() && hit.status().code() != StatusCode::kNotFound) return fail(hit.status());
+    if (!hit.ok()) todo.emplace_back(j, mine);
+    ++mine;
+  }
   std::printf("tte analyze: %s%s, %zu layers, %zu runs (%zu train / %zu proxy-eval samples, %d epoch(s), lr %g); "
               "this process: %zu runs, %zu cached; %s\n",
               who.c_str(), o.model.c_str(), view->layers.size(), runs.size(), (*train)->size(), (*eval)->size(), o.epochs,
-              static_cast<double>(o.lr), mine, cached, MpiDescription().c_str());
+              static_cast<double>(o.lr), mine, mine - todo.size(), MpiDescription().c_str());
   std::fflush(stdout);
-  double baseline = -1;
-  if (!o.gather_only) {
-    size_t done = 0;
-    for (size_t j = 0; j < runs.size(); ++j) {
-      if (static_cast<int>(j % static_cast<size_t>(me.size)) != me.rank) continue;
-      ++done;
-      const AnalysisRun& run = runs[j];
-      auto hit = cache.Load(run);
-      if (hit.ok()) continue;
-      if (hit.status().code() != StatusCode::kNotFound) return fail(hit.status());
-      const auto t0 = std::chrono::steady_clock::now();
-      auto r = ExecuteRun(m->graph, run, s, **train, **eval);
-      if (!r.ok()) return fail(r.status());
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (Status st = cache.Store(*r, secs); !st.ok()) return fail(st);
-      if (run.kind == "baseline") baseline = r->top1;
-      std::printf("  %s[%zu/%zu] %-20s top-1 %6.2f%%%s, %.1f s\n", who.c_str(), done, mine, run.Id().c_str(), r->top1,
-                  r->diverged ? " (diverged)" : "", secs);
-      std::fflush(stdout);
-    }
+  for (const auto& [j, position] : o.gather_only ? decltype(todo){} : todo) {
+    const AnalysisRun& run = runs[j];
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = ExecuteRun(m->graph, run, s, **train, **eval);
+    if (!r.ok()) return fail(r.status());
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (Status st = cache.Store(*r, secs); !st.ok()) return fail(st);
+    std::printf("  %s[%zu/%zu] %-20s top-1 %6.2f%%%s, %.1f s\n", who.c_str(), position + 1, mine, run.Id().c_str(),
+                r->top1, r->diverged ? " (diverged)" : "", secs);
+    std::fflush(stdout);
   }
-  (void)baseline;
-  ok = true;
-  if (!FinishRanks(world, ok)) {
+  if (!FinishRanks(world, /*ok=*/true)) {
     std::fprintf(stderr, "tte analyze: %sanother rank failed (its message is above)\n", who.c_str());
     return 1;
   }

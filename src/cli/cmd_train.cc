@@ -54,12 +54,7 @@ Result<std::pair<DatasetSpec, DatasetSpec>> Specs(const TrainCmd& o) {
   DatasetSpec eval = train;
   eval.max_samples = o.eval_samples;
   if (!o.eval_data.empty()) {
-    DataOptions e = d;
-    e.data = o.eval_data;
-    e.labels = o.eval_labels;
-    e.max_samples = o.eval_samples;
-    e.split = o.eval_split;
-    TTE_ASSIGN_OR_RETURN(eval, e.Spec());
+    TTE_ASSIGN_OR_RETURN(eval, d.SpecOf(o.eval_data, o.eval_labels, o.eval_samples, o.eval_split));
   } else if (train.kind == "fmnist") {
     eval.split = o.eval_split;
   } else if (train.kind == "folder") {

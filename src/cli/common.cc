@@ -41,6 +41,16 @@ void DataOptions::Add(CLI::App* app, const std::string& default_split, bool with
       ->capture_default_str();
 }
 
+Result<DatasetSpec> DataOptions::SpecOf(const std::string& other_data, const std::string& other_labels,
+                                        int64_t samples, const std::string& other_split) const {
+  DataOptions e = *this;
+  e.data = other_data;
+  e.labels = other_labels;
+  e.max_samples = samples;
+  e.split = other_split;
+  return e.Spec();
+}
+
 Result<DatasetSpec> DataOptions::Spec() const {
   DatasetSpec s;
   std::string kind = data, path;

@@ -35,6 +35,9 @@ struct DataOptions {
   // with_max_samples = false: the command sets max_samples itself (tte codegen / mcu-run: --samples).
   void Add(CLI::App* app, const std::string& default_split, bool with_max_samples = true);
   Result<DatasetSpec> Spec() const;
+  // The spec of other data with these options (--eval-data / --eval-labels): data, labels and sample count replaced.
+  Result<DatasetSpec> SpecOf(const std::string& other_data, const std::string& other_labels, int64_t samples,
+                             const std::string& other_split) const;
 };
 
 // --scheme / --scheme-name

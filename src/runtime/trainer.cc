@@ -303,6 +303,24 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
     em.epoch = epoch + 1;
     double loss_sum = 0, compute_s = 0;
     int64_t right = 0, seen = 0;
+    // One sample's bookkeeping, in sample order: the divergence rules, accuracy, loss.
+    auto account = [&](float loss, int predicted, int label) -> Status {
+      if (!std::isfinite(loss)) return diverged(epoch, "the loss is " + std::to_string(loss));
+      right += predicted == label;
+      const bool exploded = watch.Add(loss);
+      em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
+      em.loss_limit = watch.threshold();
+      if (exploded) return diverged(epoch, ExplosionText(watch, config_.divergence_factor, P.train.num_classes));
+      loss_sum += loss;
+      ++seen;
+      return Status::Ok();
+    };
+    auto progress = [&](size_t done) {
+      char info[64];
+      std::snprintf(info, sizeof info, "loss %.3f acc %.1f%% lr %.2g", loss_sum / static_cast<double>(seen),
+                    100.0 * static_cast<double>(right) / static_cast<double>(seen), LearningRate(update, per_epoch));
+      bar.Update(static_cast<int64_t>(done), info);
+    };
     auto t0 = Clock::now();
     // Batches on several threads (bit-identical to one thread: batch_workers.h); the bookkeeping below
     // sees the samples in order, as the one-thread loop.
@@ -317,17 +335,8 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       auto c0 = Clock::now();
       workers->Run(batch_pixels.data(), format_.bytes(), batch_labels.data(), B, loss_end_, update_begin,
                    batch_losses.data(), batch_preds.data());
-      for (int s = 0; s < B; ++s) {
-        const float loss = batch_losses[static_cast<size_t>(s)];
-        if (!std::isfinite(loss)) return diverged(epoch, "the loss is " + std::to_string(loss));
-        right += batch_preds[static_cast<size_t>(s)] == batch_labels[static_cast<size_t>(s)];
-        const bool exploded = watch.Add(loss);
-        em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
-        em.loss_limit = watch.threshold();
-        if (exploded) return diverged(epoch, ExplosionText(watch, config_.divergence_factor, P.train.num_classes));
-        loss_sum += loss;
-        ++seen;
-      }
+      for (size_t s = 0; s < static_cast<size_t>(B); ++s)
+        TTE_RETURN_IF_ERROR(account(batch_losses[s], batch_preds[s], batch_labels[s]));
       exec_->RunOps(update_begin, n_ops, 0);
       workers->SyncState();
       ++update;
@@ -335,10 +344,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
 #ifdef TTE_DEBUG_GUARDS
       TTE_RETURN_IF_ERROR(workers->CheckGuards());
 #endif
-      char info[64];
-      std::snprintf(info, sizeof info, "loss %.3f acc %.1f%% lr %.2g", loss_sum / static_cast<double>(seen),
-                    100.0 * static_cast<double>(right) / static_cast<double>(seen), LearningRate(update, per_epoch));
-      bar.Update(static_cast<int64_t>(k0 + static_cast<size_t>(B)), info);
+      progress(k0 + static_cast<size_t>(B));
       if (config_.max_updates >= 0 && update >= config_.max_updates) break;
     }
     for (size_t k = 0; !workers && k < order.size(); ++k) {
@@ -358,13 +364,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
       int best = 0;
       for (int c = 1; c < P.train.num_classes; ++c)
         if (lg[c] > lg[best]) best = c;
-      right += best == label;
-      const bool exploded = watch.Add(loss);
-      em.max_window_loss = std::max(em.max_window_loss, watch.window_mean());
-      em.loss_limit = watch.threshold();
-      if (exploded) return diverged(epoch, ExplosionText(watch, config_.divergence_factor, P.train.num_classes));
-      loss_sum += loss;
-      ++seen;
+      TTE_RETURN_IF_ERROR(account(loss, best, label));
       if (k % B == static_cast<size_t>(B - 1)) {
         if (deferred) exec_->RunOps(update_begin, n_ops, 0);
         ++update;
@@ -373,12 +373,7 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
 #ifdef TTE_DEBUG_GUARDS
       TTE_RETURN_IF_ERROR(exec_->CheckGuards());
 #endif
-      if (k % 16 == 15 || k + 1 == order.size()) {
-        char info[64];
-        std::snprintf(info, sizeof info, "loss %.3f acc %.1f%% lr %.2g", loss_sum / static_cast<double>(seen),
-                      100.0 * static_cast<double>(right) / static_cast<double>(seen), LearningRate(update, per_epoch));
-        bar.Update(static_cast<int64_t>(k + 1), info);
-      }
+      if (k % 16 == 15 || k + 1 == order.size()) progress(k + 1);
       if (config_.max_updates >= 0 && update >= config_.max_updates) break;
     }
     em.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

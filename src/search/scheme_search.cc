@@ -45,8 +45,8 @@ bool Better(const Scored& a, const Scored& b) {
 
 class Searcher {
  public:
-  Searcher(const ir::Graph& g, const LayerView& v, const AnalysisTable& t, const TrainOptions& o, const SearchSettings& s)
-      : graph_(g), view_(v), table_(t), options_(o), s_(s), n_(static_cast<int>(v.layers.size())), rng_{s.seed * 2 + 1} {
+  Searcher(const ir::Graph& g, int layers, const AnalysisTable& t, const TrainOptions& o, const SearchSettings& s)
+      : graph_(g), table_(t), options_(o), s_(s), n_(layers), rng_{s.seed * 2 + 1} {
     // measured levels per layer
     allowed_.assign(n_, {});
     for (int i = 0; i < n_; ++i)
@@ -135,17 +135,15 @@ class Searcher {
   }
 
   Status Score(std::vector<Scored>* pop, int grid) {
-    std::vector<size_t> todo;
-    for (size_t i = 0; i < pop->size(); ++i) todo.push_back(i);
     std::vector<Status> errors(pop->size());
     std::atomic<size_t> next{0};
     auto work = [&] {
-      for (size_t j; (j = next.fetch_add(1)) < todo.size();) {
-        Scored& c = (*pop)[todo[j]];
+      for (size_t j; (j = next.fetch_add(1)) < pop->size();) {
+        Scored& c = (*pop)[j];
         c.gain = Choice(c.g).predicted_gain;
         auto sram = Sram(c.g, grid);
         if (!sram.ok()) {
-          errors[todo[j]] = sram.status();
+          errors[j] = sram.status();
           continue;
         }
         c.sram = *sram;
@@ -215,7 +213,6 @@ class Searcher {
 
  private:
   const ir::Graph& graph_;
-  const LayerView& view_;
   const AnalysisTable& table_;
   TrainOptions options_;
   SearchSettings s_;
@@ -252,7 +249,7 @@ Result<SearchResult> SearchScheme(const ir::Graph& g, const LayerView& view, con
     return InvalidArgument("the analysis has " + std::to_string(table.layers) + " layers, the model " +
                            std::to_string(view.layers.size()) + ": it was made for another model");
   if (s.population < 2 || s.generations < 0) return InvalidArgument("--population must be >= 2 and --generations >= 0");
-  Searcher searcher(g, view, table, options, s);
+  Searcher searcher(g, static_cast<int>(view.layers.size()), table, options, s);
   return searcher.Run();
 }
 
