@@ -165,6 +165,11 @@ Result<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& l
     const char* why = stbi_failure_reason();
     return DataLoss(label + ": cannot decode image (" + (why ? why : "corrupt data") + ")");
   }
+  if (limit.internal_check_failed()) {
+    stbi_image_free(px);
+    return DataLoss(label + ": cannot decode image: corrupt data (a consistency check of the decoder failed; "
+                            "for a JPEG, its Huffman-coded data)");
+  }
   if (comp < 1 || comp > 4) {
     stbi_image_free(px);
     return DataLoss(label + ": cannot decode image (" + std::to_string(comp) + " channels)");

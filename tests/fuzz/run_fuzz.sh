@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One libFuzzer run of a tte fuzz target from its generated seed corpus (tte_fuzz_seeds) with the
+# One libFuzzer run of a tte fuzz target from its generated seed corpus (tte_fuzz_seeds) and the inputs that once
+# failed it (regressions/TARGET-*), with the
 # format's dictionary. Any crash, leak, sanitizer report, timeout or out-of-memory fails the run and
 # leaves the input in WORK/; the last line prints executions, coverage (cov: edges, ft: features) and
 # corpus size.
@@ -11,6 +12,8 @@ shift 5
 rm -rf "$work" && mkdir -p "$work/corpus" "$work/seeds"
 "$seeds" "$work/seeds"
 cp "$work/seeds/$target"/* "$work/corpus/"
+src=$(dirname "$(realpath "$0")")
+cp "$src"/regressions/"$target"-* "$work/corpus/" 2>/dev/null || true  # inputs that once failed (regressions/README.md)
 echo "run_fuzz: $target: $(ls "$work/corpus" | wc -l) seeds, $(du -cb "$work/corpus"/* | tail -1 | cut -f1) bytes"
 cd "$work"
 status=0
