@@ -9,7 +9,9 @@ schemes train with the same recipe and seeds and are evaluated on the Fashion-MN
 against the demo's hand-made scheme (models/default-backbone.scheme.json) at its planned SRAM.
 Writes each table between its markers in docs/search.md. Every number comes from the tte binary.
 
-usage: /usr/bin/python3 bench/scheme_search.py [--part mcunet|backbone|both] [--seeds 3] [--jobs 2]
+The searches use `tte search --verify` (candidates measured on the proxy split; `--no-verify`: the predicted winner).
+
+usage: /usr/bin/python3 bench/scheme_search.py [--part mcunet|backbone|both] [--seeds 3] [--jobs 2] [--no-verify]
        [--train-samples 10000] [--eval-samples 10000] [--epochs 9] [--tte build/tte] [--shared ../shared]
 """
 import argparse
@@ -52,17 +54,18 @@ def bench(a, part, log):
     print(f"{part.key}: analysis:", " ".join(analyze_cmd), flush=True)
     run(analyze_cmd, log)
     rows = []
+    verify = [] if a.no_verify else ["--verify"]
     for name, scheme in part.baselines:
         plan = json.loads(run([a.tte, "plan", "--model", part.model, "--json"] + scheme + part.plan_args, log))
         peak = plan["peak_sram_bytes"]
         searched = os.path.join(out, f"searched-{name}.json")
         report = os.path.join(out, f"searched-{name}.report.json")
         run([a.tte, "search", "--model", part.model, "--analysis", analysis, "--budget", str(peak), "--out", searched,
-             "--report", report, "--quiet"], log)
+             "--report", report, "--quiet"] + verify, log)
         rows.append({"name": name, "scheme": scheme, "budget": peak, "searched": searched,
                      "report": json.load(open(report))})
     run([a.tte, "search", "--model", part.model, "--analysis", analysis, "--sweep",
-         ",".join(str(r["budget"]) for r in rows), "--out", os.path.join(out, "frontier"), "--quiet"], log)
+         ",".join(str(r["budget"]) for r in rows), "--out", os.path.join(out, "frontier"), "--quiet"] + verify, log)
     jobs = []
     for r in rows:
         for seed in range(a.seeds):
@@ -108,8 +111,9 @@ def bench(a, part, log):
         return statistics.mean(ok) if ok else float("nan")
 
     lines = ["| scheme to beat | budget (its planned peak SRAM) | its top-1 % | searched top-1 % | difference (points) "
-             "| searched: planned peak | searched: what is trained | predicted gain (proxy split) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| searched: planned peak | searched: what is trained | predicted gain (proxy split) "
+             "| measured gain (proxy split) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         sh, se = results[r["name"] + "/shipped"], results[r["name"] + "/searched"]
         rep = r["report"]
@@ -118,9 +122,12 @@ def bench(a, part, log):
             what += "; weights " + ", ".join(f"{w['layer']}@{w['ratio']:g}" for w in rep["weights"])
         lines.append(f"| {r['name']} | {r['budget']:,} B | {stats(sh)} | {stats(se)} | "
                      f"{mean(se) - mean(sh):+.2f} | {rep['planned_peak_sram_bytes']:,} B | {what} | "
-                     f"{rep['predicted_gain']:+.2f} |")
+                     f"{rep['predicted_gain']:+.2f} | "
+                     + (f"{rep['measured_top1'] - rep['baseline_top1']:+.2f} |" if "measured_top1" in rep else "- |"))
     rel = lambda x: os.path.relpath(x, ROOT) if x.startswith("/") else x
-    body = (f"Produced by `/usr/bin/python3 bench/scheme_search.py --part {part.key} --seeds {a.seeds} --jobs {a.jobs}` on "
+    body = (f"Produced by `/usr/bin/python3 bench/scheme_search.py --part {part.key} --seeds {a.seeds} --jobs {a.jobs}"
+            f"{' --no-verify' if a.no_verify else ''}"
+            f"{'' if part.key != 'mcunet' else f' --train-samples {a.train_samples} --epochs {a.epochs}'}` on "
             f"{time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores shared with other jobs). Analysis: "
             f"`{' '.join(rel(x) for x in analyze_cmd)}`. Both columns train with `tte train --model "
             f"{os.path.basename(part.model)} --scheme ... {' '.join(part.recipe)} --seed S`, seeds 0..{a.seeds - 1} "
@@ -141,6 +148,7 @@ def main():
     ap.add_argument("--part", default="both", choices=["mcunet", "backbone", "both"])
     ap.add_argument("--budgets", default="49kb,74kb,99kb,124kb,148kb", help="mcunet: shipped schemes whose SRAM is the budget")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--no-verify", action="store_true", help="tte search without --verify (the predicted-gain winner)")
     ap.add_argument("--jobs", type=int, default=2, help="training runs in parallel")
     ap.add_argument("--train-samples", type=int, default=10000, help="mcunet recipe (docs/accuracy.md device-qas-tuned)")
     ap.add_argument("--eval-samples", type=int, default=10000)

@@ -1,8 +1,13 @@
 // `tte search`: the sparse-update scheme with the largest predicted gain (from `tte analyze`) whose planned peak
 // SRAM fits --budget (search/scheme_search.h); writes the scheme in tte's native form and a report. --sweep
 // searches a list of budgets and writes the accuracy-vs-memory frontier (CSV, JSON, one scheme per budget).
+// --verify measures instead of predicting: one candidate per limit on the weight-trained layers, each fine-tuned on
+// the analysis's proxy split, the best measured one kept (search/verify.h).
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -11,15 +16,16 @@
 #include "core/file_io.h"
 #include "runtime/export.h"
 #include "search/scheme_search.h"
+#include "search/verify.h"
 
 namespace tte::cli {
 namespace {
 
 struct SearchCmd {
-  std::string model, analysis, budget, sweep, out, report, reserve = "8K";
+  std::string model, analysis, budget, sweep, out, report, reserve = "8K", verify_limits = "0,1,2,3,4,6,8,-1";
   CompileOptions compile;
-  int population = 32, generations = 30, threads = 2;
-  bool quiet = false;
+  int population = 32, generations = 30, threads = 2, max_weight_layers = -1;
+  bool quiet = false, verify = false;
 };
 
 std::string Kb(int64_t b) {
@@ -64,6 +70,22 @@ int RunSearch(const SearchCmd& o) {
   if (!o.compile.new_head) HeadFromGraph(m->graph, classes, &opt->head_weight, &opt->head_bias, o.compile.keep_classifier);
   auto reserve = ParseByteSize(o.reserve);
   if (!reserve.ok() && o.reserve != "0") return Fail("search", reserve.status().WithContext("--reserve"));
+  std::vector<int> limits;
+  std::optional<ProxySetup> proxy;
+  if (o.verify) {
+    std::stringstream ls(o.verify_limits);
+    for (std::string item; std::getline(ls, item, ',');) {
+      char* end = nullptr;
+      const long v = std::strtol(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || v < -1 || v > 100000)
+        return Fail("search", InvalidArgument("--verify-limits: '" + item + "' is not a layer count (or -1: no limit)"));
+      limits.push_back(static_cast<int>(v));
+    }
+    auto p = ProxySetupFromAnalysis(aj, apath, o.model, Fnv1a64(bytes->data(), bytes->size()), *opt, o.threads);
+    if (!p.ok()) return Fail("search", p.status());
+    proxy = std::move(*p);
+  }
+  const std::string cache_dir = IsDirectory(o.analysis) ? o.analysis : std::filesystem::path(apath).parent_path().string();
   std::vector<int64_t> budgets;
   std::stringstream ss(o.sweep.empty() ? o.budget : o.sweep);
   for (std::string item; std::getline(ss, item, ',');) {
@@ -77,19 +99,49 @@ int RunSearch(const SearchCmd& o) {
     if (ec) return Fail("search", InvalidArgument("--out " + o.out + ": cannot create the directory: " + ec.message()));
   }
   nlohmann::json frontier = nlohmann::json::array();
-  std::string csv = "budget_bytes,planned_peak_sram_bytes,predicted_gain,predicted_top1,bias_layers,weight_layers,scheme\n";
+  std::string csv =
+      "budget_bytes,planned_peak_sram_bytes,predicted_gain,predicted_top1,bias_layers,weight_layers,scheme,measured_top1\n";
+  SearchSettings base;
+  base.reserve = reserve.ok() ? *reserve : 0;
+  base.population = o.population;
+  base.generations = o.generations;
+  base.seed = o.compile.seed;
+  base.threads = o.threads;
+  base.progress = !o.quiet && !o.verify;
+  auto searcher = SchemeSearcher::Create(m->graph, *view, *table, *opt, base);  // one memo for every budget
+  if (!searcher.ok()) return Fail("search", searcher.status());
   for (int64_t budget : budgets) {
-    SearchSettings s;
+    SearchSettings s = base;
     s.budget = budget;
-    s.reserve = reserve.ok() ? *reserve : 0;
-    s.population = o.population;
-    s.generations = o.generations;
-    s.seed = o.compile.seed;
-    s.threads = o.threads;
-    s.progress = !o.quiet;
-    auto r = SearchScheme(m->graph, *view, *table, *opt, s);
+    s.max_weight_layers = o.max_weight_layers;
+    Result<SearchResult> r = SearchResult{};
+    nlohmann::json verified;
+    double measured = std::nan("");
+    if (o.verify) {
+      std::printf("budget %s: %zu searches (at most %s weight-trained layers), each candidate measured on the proxy "
+                  "split\n", Kb(budget).c_str(), limits.size(), o.verify_limits.c_str());
+      std::fflush(stdout);
+      auto v = SearchAndVerify(**searcher, budget, limits, m->graph, *table, *proxy, cache_dir,
+                               [](const std::string& line) {
+                                 std::printf("%s\n", line.c_str());
+                                 std::fflush(stdout);
+                               });
+      if (!v.ok()) return Fail("search", v.status());
+      r = v->search;
+      if (v->search.found) {
+        verified = VerifiedJson(*v, *table);
+        measured = v->candidates[v->best].measured.top1;
+        s.max_weight_layers = v->candidates[v->best].max_weight_layers;
+      }
+    } else {
+      r = (*searcher)->Search(budget, o.max_weight_layers);
+    }
     if (!r.ok()) return Fail("search", r.status());
-    const nlohmann::json rep = SearchReportJson(*r, s, *view, *table);
+    nlohmann::json rep = SearchReportJson(*r, s, *view, *table);
+    if (!verified.is_null()) {
+      rep["verified"] = verified;
+      rep["measured_top1"] = measured;
+    }
     if (!r->found) {
       const Status st = OutOfMemory("budget " + Kb(budget) + ": even the head-only program needs " +
                                     Kb(r->head_only_sram) + " of SRAM (tte plan --scheme head-only shows where)");
@@ -103,6 +155,9 @@ int RunSearch(const SearchCmd& o) {
                 Kb(budget).c_str(), Describe(r->best, *view).c_str(), r->best.predicted_gain, table->baseline,
                 table->baseline + r->best.predicted_gain, Kb(r->best.peak_sram).c_str(), Kb(r->best.arena).c_str(),
                 Kb(r->best.state).c_str(), r->best.patch_grid, r->best.patch_grid, static_cast<long long>(r->planned));
+    if (!std::isnan(measured))
+      std::printf("  measured %.2f%% on the proxy split (%+.2f points over the head only): the best of the candidates\n",
+                  measured, measured - table->baseline);
     const std::string scheme_text = r->best.NativeJson().dump(1) + "\n";
     if (o.sweep.empty()) {
       if (!o.out.empty()) {
@@ -117,10 +172,11 @@ int RunSearch(const SearchCmd& o) {
     if (!o.out.empty())
       if (Status st = WriteFileAtomic(o.out + "/" + name, scheme_text); !st.ok()) return Fail("search", st);
     frontier.push_back(rep);
-    char line[256];
-    std::snprintf(line, sizeof line, "%lld,%lld,%.4f,%.4f,%d,%zu,%s\n", static_cast<long long>(budget),
+    char line[320];
+    std::snprintf(line, sizeof line, "%lld,%lld,%.4f,%.4f,%d,%zu,%s,%s\n", static_cast<long long>(budget),
                   static_cast<long long>(r->best.peak_sram), r->best.predicted_gain,
-                  table->baseline + r->best.predicted_gain, r->best.n_bias, r->best.weights.size(), name.c_str());
+                  table->baseline + r->best.predicted_gain, r->best.n_bias, r->best.weights.size(), name.c_str(),
+                  std::isnan(measured) ? "" : std::to_string(measured).c_str());
     csv += line;
   }
   if (!o.out.empty()) {
@@ -148,6 +204,15 @@ void AddSearchCommand(CLI::App& app, int* exit_code) {
   c->add_option("--population", o->population, "Candidates per generation")->capture_default_str();
   c->add_option("--generations", o->generations, "Generations of the evolutionary search")->capture_default_str();
   c->add_option("--threads", o->threads, "Threads planning candidates (results do not depend on it)")->capture_default_str();
+  c->add_option("--max-weight-layers", o->max_weight_layers,
+                "At most this many layers train weights (-1: no limit); the least useful are dropped first")
+      ->capture_default_str();
+  c->add_flag("--verify", o->verify,
+              "Measure, not predict: search one candidate per --verify-limits entry, fine-tune each on the analysis's "
+              "proxy split with its settings (cached in its runs/), keep the best measured");
+  c->add_option("--verify-limits", o->verify_limits,
+                "With --verify: the limits on weight-trained layers, one candidate each (-1: no limit)")
+      ->capture_default_str();
   c->add_flag("--quiet", o->quiet, "No progress line");
   o->compile.Add(c, /*device_command=*/true);
   c->callback([o, exit_code] { *exit_code = RunSearch(*o); });

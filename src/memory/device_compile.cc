@@ -11,7 +11,7 @@ int64_t StateBytes(const Program& p) {
 }
 
 Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
-                                             int patch_grid) {
+                                             int patch_grid, const PlannerOptions& planner) {
   std::vector<int> grids = patch_grid >= 0 ? std::vector<int>{patch_grid} : std::vector<int>{0, 2, 3, 4};
   DeviceCompileResult best;
   int64_t best_total = -1;
@@ -24,7 +24,7 @@ Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Schem
       last_error = ct.status();  // e.g. nothing to patch: keep the unpatched program
       continue;
     }
-    auto plan = PlanMemory(&ct->program);
+    auto plan = PlanMemory(&ct->program, planner);
     if (!plan.ok()) return plan.status();
     const int64_t state = StateBytes(ct->program);
     const int64_t total = plan->arena_bytes + state;
@@ -37,9 +37,7 @@ Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Schem
     best.tried.emplace_back(g, total);
   }
   if (best_total < 0) return last_error;
-  // The winner's offsets: re-plan the kept program (moving it invalidated nothing, but be explicit).
-  TTE_ASSIGN_OR_RETURN(best.plan, PlanMemory(&best.compiled.program));
-  return best;
+  return best;  // the winner's program carries its plan's offsets (PlanMemory applied them before the move)
 }
 
 }  // namespace tte

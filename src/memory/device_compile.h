@@ -19,9 +19,10 @@ struct DeviceCompileResult {
   std::vector<std::pair<int, int64_t>> tried;  // (grid, arena + state bytes) of every candidate
 };
 
-// patch_grid: -1 = automatic (see above), 0 = off, N = N x N.
+// patch_grid: -1 = automatic (see above), 0 = off, N = N x N. `planner`: the arena planner's options (the scheme
+// search plans its candidates with fewer local-search iterations, which can only give a larger arena).
 Result<DeviceCompileResult> CompileForDevice(const ir::Graph& model, const Scheme& scheme, TrainOptions options,
-                                             int patch_grid = -1);
+                                             int patch_grid = -1, const PlannerOptions& planner = {});
 
 int64_t StateBytes(const Program& p);
 

@@ -23,10 +23,12 @@ std::string RatioText(double r) {
 std::string AnalysisRun::Id() const {
   if (kind == "bias") return "bias-k" + std::to_string(n_bias);
   if (kind == "weight") return "weight-l" + std::to_string(layer) + "-r" + RatioText(ratio);
+  if (kind == "scheme") return "scheme-" + tag;
   return "baseline";
 }
 
 Scheme AnalysisRun::ToScheme() const {
+  if (kind == "scheme") return scheme;
   Scheme s;
   s.name = "analysis/" + Id();
   if (kind == "bias") s.n_bias_update = n_bias;
@@ -40,9 +42,9 @@ Scheme AnalysisRun::ToScheme() const {
 std::vector<AnalysisRun> PlanAnalysisRuns(const LayerView& view, const AnalysisSettings& s) {
   const int n = static_cast<int>(view.layers.size());
   std::vector<AnalysisRun> runs;
-  runs.push_back(AnalysisRun{"baseline"});
+  runs.push_back(AnalysisRun::Baseline());
   const int step = std::max(1, s.bias_step);
-  for (int k = step; k < n + step; k += step) runs.push_back(AnalysisRun{"bias", std::min(k, n)});
+  for (int k = step; k < n + step; k += step) runs.push_back(AnalysisRun::Bias(std::min(k, n)));
   if (runs.back().kind == "bias" && runs.size() >= 2 && runs[runs.size() - 2].kind == "bias" &&
       runs[runs.size() - 2].n_bias == runs.back().n_bias)
     runs.pop_back();
@@ -51,7 +53,7 @@ std::vector<AnalysisRun> PlanAnalysisRuns(const LayerView& view, const AnalysisS
     for (double r : s.ratios) {
       if (l.groups > 1 && !l.depthwise && r != 1.0) continue;  // grouped convs train whole weights only
       if (static_cast<int>(std::floor(l.selection_count() * r + 1e-9)) <= 0) continue;
-      runs.push_back(AnalysisRun{"weight", 0, i, r});
+      runs.push_back(AnalysisRun::Weight(i, r));
     }
   }
   return runs;
@@ -227,14 +229,14 @@ Result<AnalysisTable> AnalysisFromJson(const nlohmann::json& j, const std::strin
     t.ratios = j.at("ratios").get<std::vector<double>>();
     for (const auto& b : j.at("bias")) {
       RunResult r;
-      r.run = AnalysisRun{"bias", b.at("n_bias").get<int>()};
+      r.run = AnalysisRun::Bias(b.at("n_bias").get<int>());
       r.top1 = b.at("top1").get<double>();
       r.diverged = b.value("diverged", false);
       t.bias.push_back(r);
     }
     for (const auto& w : j.at("weights")) {
       RunResult r;
-      r.run = AnalysisRun{"weight", 0, w.at("layer").get<int>(), w.at("ratio").get<double>()};
+      r.run = AnalysisRun::Weight(w.at("layer").get<int>(), w.at("ratio").get<double>());
       if (r.run.layer < 0 || r.run.layer >= t.layers)
         return InvalidArgument(label + ": field 'weights' names layer " + std::to_string(r.run.layer) + " outside 0.." +
                                std::to_string(t.layers - 1));

@@ -40,12 +40,30 @@ struct AnalysisSettings {
 };
 
 struct AnalysisRun {
-  std::string kind;  // "baseline" | "bias" | "weight"
+  std::string kind;  // "baseline" | "bias" | "weight" | "scheme" (a searched candidate, search/verify.h)
   int n_bias = 0;    // bias: the last n_bias layers
   int layer = -1;    // weight: the layer index
   double ratio = 0;  // weight: the ratio
-  std::string Id() const;        // "baseline", "bias-k12", "weight-l21-r0.25"
+  std::string tag;   // scheme: a hash of what it trains (the run's name)
+  Scheme scheme;     // scheme: what it trains
+  static AnalysisRun Baseline() { return Make("baseline", 0, -1, 0); }
+  static AnalysisRun Bias(int k) { return Make("bias", k, -1, 0); }
+  static AnalysisRun Weight(int i, double r) { return Make("weight", 0, i, r); }
+  static AnalysisRun OfScheme(std::string tag, Scheme s) {
+    AnalysisRun a = Make("scheme", 0, -1, 0);
+    a.tag = std::move(tag);
+    a.scheme = std::move(s);
+    return a;
+  }
+  std::string Id() const;        // "baseline", "bias-k12", "weight-l21-r0.25", "scheme-<tag>"
   Scheme ToScheme() const;
+
+ private:
+  static AnalysisRun Make(const char* kind, int n_bias, int layer, double ratio) {
+    AnalysisRun a;
+    a.kind = kind, a.n_bias = n_bias, a.layer = layer, a.ratio = ratio;
+    return a;
+  }
 };
 
 struct RunResult {

@@ -77,8 +77,11 @@ class Searcher {
       if (it != memo_.end()) return it->second;
     }
     const Scheme scheme = Choice(g).ToScheme("search");
-    Result<DeviceCompileResult> compiled = CompileForDevice(graph_, scheme, options_, grid);
-    if (!compiled.ok() && grid > 0) compiled = CompileForDevice(graph_, scheme, options_, -1);  // no frozen prefix to patch
+    PlannerOptions planner;  // during the search: a shorter local search, whose arena is never smaller
+    if (grid != -1) planner.max_search_iterations = s_.plan_iterations;
+    Result<DeviceCompileResult> compiled = CompileForDevice(graph_, scheme, options_, grid, planner);
+    if (!compiled.ok() && grid > 0)
+      compiled = CompileForDevice(graph_, scheme, options_, -1, planner);  // no frozen prefix to patch
     TTE_ASSIGN_OR_RETURN(DeviceCompileResult dev, std::move(compiled));
     AccountingOptions ao;
     ao.reserve_bytes = s_.reserve;
@@ -95,11 +98,16 @@ class Searcher {
   void Repair(Genome* g) const {
     g->k = std::clamp(g->k, 0, n_);
     g->level.resize(n_, 0);
+    std::vector<std::pair<double, int>> trained;  // (gain, layer) of the weight-trained layers
     for (int i = 0; i < n_; ++i) {
       if (i < n_ - g->k) g->level[i] = 0;
       if (g->level[i] && std::find(allowed_[i].begin(), allowed_[i].end(), g->level[i]) == allowed_[i].end())
         g->level[i] = 0;
+      if (g->level[i]) trained.emplace_back(table_.WeightGain(i, table_.ratios[static_cast<size_t>(g->level[i] - 1)]), i);
     }
+    if (s_.max_weight_layers < 0 || static_cast<int>(trained.size()) <= s_.max_weight_layers) return;
+    std::sort(trained.begin(), trained.end());  // least gain first (ties: lower layer first)
+    for (size_t j = 0; j + static_cast<size_t>(s_.max_weight_layers) < trained.size(); ++j) g->level[trained[j].second] = 0;
   }
 
   Genome Random() {
@@ -159,7 +167,14 @@ class Searcher {
     return Status::Ok();
   }
 
-  Result<SearchResult> Run() {
+  // One search for `budget` under `max_weight_layers`; the memo of planned SRAM carries over between calls (a
+  // candidate's SRAM does not depend on the budget), the random stream restarts from the seed: a call gives the
+  // same result whatever ran before it.
+  Result<SearchResult> Run(int64_t budget, int max_weight_layers) {
+    s_.budget = budget;
+    s_.max_weight_layers = max_weight_layers;
+    rng_ = SplitMix64{s_.seed * 2 + 1};
+    const int64_t planned_before = planned_;
     SearchResult out;
     Genome head;
     head.level.assign(n_, 0);
@@ -207,7 +222,7 @@ class Searcher {
     out.found = true;
     out.best = Choice(best.g);
     TTE_ASSIGN_OR_RETURN(out.best.peak_sram, Sram(best.g, -1, &out.best.arena, &out.best.state, &out.best.patch_grid));
-    out.planned = planned_;
+    out.planned = planned_ - planned_before;
     return out;
   }
 
@@ -234,6 +249,16 @@ Scheme SchemeChoice::ToScheme(const std::string& name) const {
   return s;
 }
 
+std::string SchemeChoice::Key() const {
+  std::string s = std::to_string(n_bias) + ":";
+  for (const auto& [layer, ratio] : weights) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%d@%g,", layer, ratio);
+    s += buf;
+  }
+  return s;
+}
+
 nlohmann::json SchemeChoice::NativeJson() const {
   nlohmann::json w = nlohmann::json::array();
   for (const auto& [layer, ratio] : weights) w.push_back({{"conv", layer}, {"ratio", ratio}});
@@ -243,14 +268,34 @@ nlohmann::json SchemeChoice::NativeJson() const {
           {"weight_select_criteria", "magnitude+"}};
 }
 
-Result<SearchResult> SearchScheme(const ir::Graph& g, const LayerView& view, const AnalysisTable& table,
-                                  const TrainOptions& options, const SearchSettings& s) {
+struct SchemeSearcher::Impl {
+  Impl(const ir::Graph& g, int layers, const AnalysisTable& t, const TrainOptions& o, const SearchSettings& s)
+      : searcher(g, layers, t, o, s) {}
+  Searcher searcher;
+};
+
+Result<std::unique_ptr<SchemeSearcher>> SchemeSearcher::Create(const ir::Graph& g, const LayerView& view,
+                                                               const AnalysisTable& table, const TrainOptions& options,
+                                                               const SearchSettings& s) {
   if (table.layers != static_cast<int>(view.layers.size()))
     return InvalidArgument("the analysis has " + std::to_string(table.layers) + " layers, the model " +
                            std::to_string(view.layers.size()) + ": it was made for another model");
   if (s.population < 2 || s.generations < 0) return InvalidArgument("--population must be >= 2 and --generations >= 0");
-  Searcher searcher(g, static_cast<int>(view.layers.size()), table, options, s);
-  return searcher.Run();
+  std::unique_ptr<SchemeSearcher> out(new SchemeSearcher);
+  out->impl_ = std::make_unique<Impl>(g, static_cast<int>(view.layers.size()), table, options, s);
+  return out;
+}
+
+SchemeSearcher::~SchemeSearcher() = default;
+
+Result<SearchResult> SchemeSearcher::Search(int64_t budget, int max_weight_layers) {
+  return impl_->searcher.Run(budget, max_weight_layers);
+}
+
+Result<SearchResult> SearchScheme(const ir::Graph& g, const LayerView& view, const AnalysisTable& table,
+                                  const TrainOptions& options, const SearchSettings& s) {
+  TTE_ASSIGN_OR_RETURN(std::unique_ptr<SchemeSearcher> searcher, SchemeSearcher::Create(g, view, table, options, s));
+  return searcher->Search(s.budget, s.max_weight_layers);
 }
 
 nlohmann::json SearchReportJson(const SearchResult& r, const SearchSettings& s, const LayerView& view,
@@ -274,6 +319,7 @@ nlohmann::json SearchReportJson(const SearchResult& r, const SearchSettings& s, 
   j["arena_bytes"] = r.best.arena;
   j["state_bytes"] = r.best.state;
   j["patch_grid"] = r.best.patch_grid;
+  if (s.max_weight_layers >= 0) j["max_weight_layers"] = s.max_weight_layers;
   return j;
 }
 

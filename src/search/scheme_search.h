@@ -10,13 +10,16 @@
 // The search is evolutionary and seeded (SplitMix64): a population seeded with head-only, bias-only chains and
 // random sparse candidates; tournament selection (feasible first, then gain, then less SRAM), uniform crossover,
 // mutation of k and of single layers' ratios, elitism. During the search every candidate is planned with one
-// patch grid (the one CompileForDevice picks for the head-only program); the winner is then planned with every
-// grid (as `tte plan` does), which can only lower its SRAM, and that is what is reported. Planning runs on
+// patch grid (the one CompileForDevice picks for the head-only program) and a shorter local search of the arena
+// planner (plan_iterations; the local search keeps its best, so stopping it early never gives a smaller arena); the
+// winner is then planned in full with every grid (as `tte plan` does), which can only lower its SRAM, and that is
+// what is reported. Planning runs on
 // `threads` threads; results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,10 @@ struct SearchSettings {
   uint64_t seed = 0;
   int threads = 2;
   bool progress = true;
+  int plan_iterations = 400;          // arena planner's local-search iterations for candidates during the search
+                                      // (the winner is planned in full: its SRAM can only go down)
+  int max_weight_layers = -1;         // at most this many layers train weights (-1: no limit); the layers with
+                                      // the least measured gain are dropped first
 };
 
 struct SchemeChoice {
@@ -49,6 +56,7 @@ struct SchemeChoice {
   int64_t arena = 0, state = 0;       // of that plan
   int patch_grid = 0;
   Scheme ToScheme(const std::string& name) const;
+  std::string Key() const;            // identity of what is trained (same key = same scheme)
   nlohmann::json NativeJson() const;  // tte's native scheme form (docs/schemes.md)
 };
 
@@ -62,6 +70,23 @@ struct SearchResult {
 
 Result<SearchResult> SearchScheme(const ir::Graph& g, const LayerView& view, const AnalysisTable& table,
                                   const TrainOptions& options, const SearchSettings& s);
+
+// Many searches of one model and analysis (budgets of a sweep, limits of --verify) sharing one memo of planned
+// SRAM, so a candidate is planned once. Search(b, m) gives what SearchScheme gives with budget b and
+// max_weight_layers m (and the other settings given here). The graph, table and options must outlive it.
+class SchemeSearcher {
+ public:
+  static Result<std::unique_ptr<SchemeSearcher>> Create(const ir::Graph& g, const LayerView& view,
+                                                        const AnalysisTable& table, const TrainOptions& options,
+                                                        const SearchSettings& s);
+  ~SchemeSearcher();
+  Result<SearchResult> Search(int64_t budget, int max_weight_layers);
+
+ private:
+  SchemeSearcher() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The report of a search as JSON (budget, predicted gain, planned SRAM, what is trained).
 nlohmann::json SearchReportJson(const SearchResult& r, const SearchSettings& s, const LayerView& view,

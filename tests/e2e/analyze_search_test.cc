@@ -3,12 +3,15 @@
 //   - a killed analysis resumes: no finished run is repeated, none is lost, and the table equals an uninterrupted one;
 //   - `mpirun -np 2`, manual --rank/--ranks shards and one process give the same analysis.json bit for bit;
 //   - the searched scheme fits the budget in `tte plan`, trains with `tte train`, and does not depend on the thread
-//     count; an impossible budget and an analysis of another model fail with a clear message and no output.
+//     count; an impossible budget and an analysis of another model fail with a clear message and no output;
+//   - `tte search --verify` measures its candidates on the proxy split (cached) and keeps the best measured one.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
 #include "support/test_support.h"
@@ -129,6 +132,48 @@ TEST_F(AnalyzeSearch, SearchedSchemeFitsThePlanAndTrains) {
   auto train = RunCommand(TteBinary() + " train --model '" + Model() + "' --scheme '" + dir +
                           "/a.json' --data fmnist --classes 5-9 --train-samples 8 --eval-samples 8 --quiet");
   EXPECT_EQ(train.exit_code, 0) << train.output;
+}
+
+// --verify: one candidate per limit on weight-trained layers, each fine-tuned on the analysis's proxy split (cached
+// in its runs/ like the analysis's own runs), the best measured one written; a second search repeats no run.
+TEST_F(AnalyzeSearch, VerifyMeasuresEachCandidateAndKeepsTheBestMeasured) {
+  const std::string dir = TempDir("search_verify");
+  fs::copy(*reference_, dir + "/an", fs::copy_options::recursive);
+  const std::string search = TteBinary() + " search --model '" + Model() + "' --analysis '" + dir +
+                             "/an' --budget 160KB --generations 6 --population 12 --quiet --threads 1 --verify "
+                             "--verify-limits 0,1,-1 --out '" + dir + "/s.json' --report '" + dir + "/report.json'";
+  auto r = RunCommand(search);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = nlohmann::json::parse(Text(dir + "/report.json"), nullptr, false);
+  ASSERT_TRUE(report.is_object() && report.contains("verified")) << Text(dir + "/report.json");
+  const auto& cands = report["verified"];
+  ASSERT_GE(cands.size(), 1u);
+  ASSERT_LE(cands.size(), 3u);
+  double best = -1;
+  for (const auto& c : cands) best = std::max(best, c["measured_top1"].get<double>());
+  int chosen = 0;
+  for (const auto& c : cands)
+    if (c["chosen"].get<bool>()) {
+      ++chosen;
+      EXPECT_EQ(c["measured_top1"].get<double>(), best);
+      EXPECT_EQ(c["scheme"], nlohmann::json::parse(Text(dir + "/s.json"), nullptr, false));
+      EXPECT_EQ(report["measured_top1"].get<double>(), best);
+    }
+  EXPECT_EQ(chosen, 1);
+  EXPECT_EQ(cands[0]["max_weight_layers"].get<int>(), 0);  // the biases-only candidate is always there
+  EXPECT_TRUE(cands[0]["scheme"]["weights"].empty());
+  EXPECT_EQ(RunFiles(dir + "/an"), 12u + cands.size());  // one cached proxy run per candidate
+  auto again = RunCommand(search);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  size_t cached = 0;
+  for (size_t at = again.output.find(", cached"); at != std::string::npos; at = again.output.find(", cached", at + 1))
+    ++cached;
+  EXPECT_EQ(cached, cands.size()) << again.output;
+  EXPECT_EQ(RunFiles(dir + "/an"), 12u + cands.size());
+  // The measured runs must be the analysis's kind of run: other training options are refused, naming the field.
+  auto other = RunCommand(search + " --no-qas");
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("settings.qas"), std::string::npos) << other.output;
 }
 
 TEST_F(AnalyzeSearch, ImpossibleBudgetAndForeignAnalysisFailClearly) {
