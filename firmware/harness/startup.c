@@ -1,7 +1,10 @@
 /*
  * startup.c - vector table, reset handler, MPU guards, fault report, heap and exit for tte
  * firmware on QEMU mps2-an500 (Cortex-M7, -mfpu=fpv5-sp-d16 -mfloat-abi=hard), with
- * newlib-nano + librdimon (semihosting) for stdio and exit().
+ * newlib-nano + librdimon (semihosting) for stdio and exit(). The same file serves the other
+ * boards of firmware/Makefile.template: mps2-an386 (M4) and mps2-an385 (M3, no FPU) as they are,
+ * and the ARMv8-M boards mps2-an505 (M33) and mps3-an547 (M55), which run in the Secure state and
+ * get a PMSAv8 MPU set-up, the MSPLIM stack limit and a SecureFault vector (MCU_ARMV8M below).
  *
  * Adapted from ../shared/mcu-recipe/startup.c (the "bare-metal Cortex-M7 under QEMU" recipe):
  * same boot sequence (FPU on, .data/.bss init, stack paint, Timer0 start, MPU guards, stdio),
@@ -27,7 +30,21 @@ extern uint8_t __heap_start[], __heap_end[];
 extern uint32_t __stack_bottom[], __stack_top[];
 extern uint8_t __ram_origin[], __ram_budget_end[], __flash_budget_end[];
 
+/* ARMv8-M Mainline (Cortex-M33) and ARMv8.1-M Mainline (Cortex-M55). */
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+#define MCU_ARMV8M 1
+extern uint8_t __flash_origin[], __vectors_start[], __vectors_end[];
+#endif
+
 #define STACK_PAINT 0xC5C5C5C5u
+/* FPSCR at reset: all 0 (IEEE) except, on ARMv8.1-M, LTPSIZE = 4 ("no tail predication", its reset
+ * value): the low-overhead loop instruction LE faults (UsageFault INVSTATE) under any other LTPSIZE.
+ * GCC 12 defines __ARM_ARCH_8M_MAIN__ (not 8_1M) for the Cortex-M55, hence the MVE test. */
+#if defined(__ARM_ARCH_8_1M_MAIN__) || defined(__ARM_FEATURE_MVE)
+#define MCU_FPSCR_RESET 0x00040000u
+#else
+#define MCU_FPSCR_RESET 0u
+#endif
 #define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 #define SCB_FPDSCR (*(volatile uint32_t *)0xE000EF3Cu)
 #define SCB_CFSR  (*(volatile uint32_t *)0xE000ED28u)
@@ -38,7 +55,9 @@ extern uint8_t __ram_origin[], __ram_budget_end[], __flash_budget_end[];
 #define MPU_CTRL  (*(volatile uint32_t *)0xE000ED94u)
 #define MPU_RNR   (*(volatile uint32_t *)0xE000ED98u)
 #define MPU_RBAR  (*(volatile uint32_t *)0xE000ED9Cu)
-#define MPU_RASR  (*(volatile uint32_t *)0xE000EDA0u)
+#define MPU_RASR  (*(volatile uint32_t *)0xE000EDA0u) /* PMSAv7 */
+#define MPU_RLAR  (*(volatile uint32_t *)0xE000EDA0u) /* PMSAv8: the same address */
+#define MPU_MAIR0 (*(volatile uint32_t *)0xE000EDC0u) /* PMSAv8 */
 
 /* ---- raw semihosting, usable even when the C library state is broken ---- */
 static inline uint32_t sh_call(uint32_t op, const void *arg)
@@ -122,6 +141,7 @@ void _fini(void) {}
  * "Lockup: can't escalate 3 to HardFault" (status 134). The program is over anyway.
  */
 #define CFSR_STACKING_ERRORS 0x1010u /* MSTKERR (MemManage) | STKERR (BusFault) */
+#define CFSR_STKOF 0x100000u          /* ARMv8-M UsageFault: the MSPLIM stack limit was hit */
 
 __attribute__((used, noreturn)) void fault_report(uint32_t sp, uint32_t exc, uint32_t pc, uint32_t lr)
 {
@@ -135,7 +155,8 @@ __attribute__((used, noreturn)) void fault_report(uint32_t sp, uint32_t exc, uin
     sh_puthex("HFSR=", SCB_HFSR);
     sh_puthex("MMFAR=", SCB_MMFAR);
     sh_puthex("BFAR=", SCB_BFAR);
-    if ((cfsr & CFSR_STACKING_ERRORS) || sp < (uint32_t)(uintptr_t)(__stack_bottom + STACK_GUARD_WORDS))
+    if ((cfsr & (CFSR_STACKING_ERRORS | CFSR_STKOF)) ||
+        sp < (uint32_t)(uintptr_t)(__stack_bottom + STACK_GUARD_WORDS))
         sh_puts("stack-overflow (pc/lr unknown) ");
     sh_puts("\n");
     _exit(3);
@@ -157,6 +178,10 @@ __attribute__((naked)) void Fault_Handler(void)
         "bne   1f                  \n"
         "tst   r12, #0x1000        \n" /* STKERR */
         "bne   1f                  \n"
+#if defined(MCU_ARMV8M)
+        "tst   r12, #0x100000      \n" /* STKOF: the frame was not stacked (MSPLIM) */
+        "bne   1f                  \n"
+#endif
         "ldr   r12, =__stack_bottom\n"
         "add   r12, r12, #32       \n" /* frame must lie above the 32-byte guard */
         "cmp   r0, r12             \n"
@@ -176,6 +201,39 @@ void Default_Handler(void)
     _exit(4);
 }
 
+#if defined(MCU_ARMV8M)
+/*
+ * ---- MPU guards (PMSAv8: Cortex-M33, Cortex-M55; the Secure MPU, as the program runs Secure) ----
+ * PMSAv8 regions are [base, limit] ranges at 32-byte granularity that must not overlap, and have no
+ * "no access" permission: the background map is switched off instead (PRIVDEFENA = 0), so every
+ * address outside these regions faults, except the system space (0xE0000000 up: SCB, MPU, NVIC):
+ *   0: FLASH budget                                            read-only
+ *   1: RAM budget above the lowest 32 bytes of the stack       read/write, never executed
+ *   2: peripherals 0x40000000-0x5FFFFFFF                       read/write, device memory
+ *   3: the vector table, when it lies outside FLASH (AN547: ITCM) read-only
+ * The 32-byte stack guard at the bottom of RAM lies in no region; MSPLIM (set by Reset_Handler) stops an
+ * overflow before it even reaches the guard. Limits are rounded up to 32 bytes. Define MCU_NO_MPU to skip.
+ */
+static void mpu_region(uint32_t n, uint32_t base, uint32_t end, uint32_t ap, uint32_t xn, uint32_t attr)
+{
+    MPU_RNR = n;
+    MPU_RBAR = (base & ~31u) | (ap << 1) | xn;                       /* SH = 0: non-shareable */
+    MPU_RLAR = (((end + 31u) & ~31u) - 32u) | (attr << 1) | 1u;     /* inclusive limit, enable */
+}
+
+static void mpu_setup(void)
+{
+    MPU_MAIR0 = 0xFFu /* attribute 0: normal memory, write-back */ | (0x04u << 8) /* 1: device nGnRE */;
+    mpu_region(0, (uint32_t)__flash_origin, (uint32_t)__flash_budget_end, 2 /* RO */, 0, 0);
+    mpu_region(1, (uint32_t)(__stack_bottom + STACK_GUARD_WORDS), (uint32_t)__ram_budget_end, 0 /* RW */, 1, 0);
+    mpu_region(2, 0x40000000u, 0x60000000u, 0 /* RW */, 1, 1);
+    if (__vectors_start < __flash_origin || __vectors_start >= __flash_budget_end)
+        mpu_region(3, (uint32_t)__vectors_start, (uint32_t)__vectors_end, 2 /* RO */, 0, 0);
+    SCB_SHCSR |= (0xFu << 16);        /* separate MemManage/BusFault/UsageFault/SecureFault */
+    MPU_CTRL = 1u;                    /* ENABLE; no background map (PRIVDEFENA = 0) */
+    __asm__ volatile("dsb\n isb" ::: "memory");
+}
+#else
 /*
  * ---- MPU guards (PMSAv7, implemented by QEMU's Cortex-M7) ----
  * QEMU backs far more memory than the budgets, lets code write to "flash", and turns accesses to
@@ -218,6 +276,7 @@ static void mpu_setup(void)
     MPU_CTRL = (1u << 2) | 1u;        /* PRIVDEFENA | ENABLE */
     __asm__ volatile("dsb\n isb" ::: "memory");
 }
+#endif
 
 /* ---- reset ---- */
 __attribute__((noreturn)) void Reset_Handler(void)
@@ -227,10 +286,15 @@ __attribute__((noreturn)) void Reset_Handler(void)
     SCB_CPACR |= (0xFu << 20);
     __asm__ volatile("dsb\n isb" ::: "memory");
     /* IEEE behaviour, as on the host: round to nearest even, no flush-to-zero, no default NaN.
-     * QEMU resets FPSCR to 0; set it (and FPDSCR, the FPSCR of exception handlers) explicitly so
-     * real silicon and boot loaders cannot leave another mode behind. */
-    SCB_FPDSCR = 0;
-    __asm__ volatile("vmsr fpscr, %0" : : "r"(0u));
+     * QEMU resets FPSCR to 0 (LTPSIZE to 4 on ARMv8.1-M); set it (and FPDSCR, the FPSCR of
+     * exception handlers) explicitly so real silicon and boot loaders cannot leave another mode
+     * behind. */
+    SCB_FPDSCR = MCU_FPSCR_RESET;
+    __asm__ volatile("vmsr fpscr, %0" : : "r"(MCU_FPSCR_RESET));
+#endif
+#if defined(MCU_ARMV8M)
+    /* Hardware stack limit: a push below the guard raises a UsageFault (STKOF) instead of writing. */
+    __asm__ volatile("msr msplim, %0" : : "r"(__stack_bottom + STACK_GUARD_WORDS));
 #endif
     for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;) *d++ = *s++;
     for (uint32_t *d = __bss_start; d < __bss_end;) *d++ = 0;
@@ -240,11 +304,15 @@ __attribute__((noreturn)) void Reset_Handler(void)
     __asm__ volatile("mov %0, sp" : "=r"(sp));
     for (uint32_t *p = __stack_bottom; p < sp - 16;) *p++ = STACK_PAINT;
 
+#if defined(MCU_BOARD_MPS3_AN547)
+    MCU_SYSCNT_CNTCR = 1u; /* start the system counter (mcu_ticks(), see mcu.h) */
+#else
     /* Free-running 32-bit down counter for work counting (see mcu.h). */
     MCU_TIMER0_CTRL = 0;
     MCU_TIMER0_RELOAD = 0xFFFFFFFFu;
     MCU_TIMER0_VALUE = 0xFFFFFFFFu;
     MCU_TIMER0_CTRL = 1;
+#endif
 
 #if !defined(MCU_NO_MPU)
     mpu_setup();
@@ -266,7 +334,12 @@ const vector_t vector_table[16 + 32] = {
     Fault_Handler, /* MemManage */
     Fault_Handler, /* BusFault */
     Fault_Handler, /* UsageFault */
+#if defined(MCU_ARMV8M)
+    Fault_Handler, /* SecureFault */
+    0, 0, 0,
+#else
     0, 0, 0, 0,
+#endif
     Default_Handler, /* SVCall */
     Default_Handler, /* DebugMon */
     0,

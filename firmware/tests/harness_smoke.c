@@ -6,7 +6,8 @@
  *   2  write just past the RAM budget: MemManage fault, exit status 3
  *   3  unbounded recursion into the stack guard: fault, exit status 3
  *   4  read an FP register after boot: FPU enabled and FPSCR = 0 (round to nearest, no flush-to-zero)
- *   5  write to 0x01000000, a range QEMU leaves unimplemented (writes vanish): MemManage, exit 3
+ *   5  write to 0x01000000, a range QEMU leaves unimplemented (writes vanish) on mps2-an500, in no MPU
+ *      region on the ARMv8-M boards: MemManage, exit 3
  */
 #include <stdint.h>
 #include <stdio.h>

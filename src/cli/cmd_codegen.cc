@@ -31,11 +31,14 @@ void DeviceCmd::Add(CLI::App* c) {
       ->capture_default_str();
   data.Add(c, "test", /*with_max_samples=*/false);
   c->add_option("--lr", lr, "Learning rate (fixed, every step)")->capture_default_str();
-  c->add_option("--cpu", cpu,
-                "Core of the firmware build and its QEMU board: cortex-m7 (mps2-an500), cortex-m4 (mps2-an386) or "
-                "cortex-m3 (mps2-an385: no FPU, no DSP, the portable kernels with software fp32)")
-      ->check(CLI::IsMember({"cortex-m7", "cortex-m4", "cortex-m3"}))
-      ->capture_default_str();
+  std::string help = "Core of the firmware build and its QEMU board:";
+  std::vector<std::string> names;
+  for (const codegen::TargetCore& k : codegen::kTargetCores) {
+    help += std::string(names.empty() ? " " : ", ") + k.cpu + " (" + k.board + ": " + k.features + ")";
+    names.push_back(k.cpu);
+  }
+  help += ". Cores without the DSP extension run the portable kernels, without an FPU fp32 in software";
+  c->add_option("--cpu", cpu, help)->check(CLI::IsMember(names))->capture_default_str();
   c->add_option("--rng-seed", rng_seed,
                 "Stochastic-rounding seed (xorshift32 state; default: derived from --seed as `tte train` does)");
 }
@@ -215,12 +218,13 @@ void AddCodegenCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<CodegenCmd>();
   CLI::App* c = app.add_subcommand(
       "codegen",
-      "Generate a C99 firmware project that trains the model on the device (Cortex-M7, QEMU mps2-an500).\n"
+      "Generate a C99 firmware project that trains the model on the device (Cortex-M7, QEMU mps2-an500; other\n"
+      "cores with --cpu).\n"
       "Exit status: 0 ok, 2 usage, 4 over the SRAM budget (nothing written), 8 other errors.");
   o->device.Add(c);
   c->add_option("--out", o->out, "Output directory (written atomically; replaces a previous tte project)")->required();
   c->add_option("--target", o->target,
-                "qemu: the training firmware for QEMU mps2-an500 (harness, samples in flash); library: "
+                "qemu: the training firmware for QEMU (mps2-an500, or the --cpu's board; harness, samples in flash); library: "
                 "PREFIX_model.h/.c + kernels for your firmware (no harness; docs/firmware-library.md)")
       ->check(CLI::IsMember({"qemu", "library"}))
       ->capture_default_str();

@@ -1,9 +1,10 @@
 // `tte mcu-run`: the whole device chain in one command. Generates the firmware project (as `tte codegen`,
 // into a temporary directory or --keep DIR), replays the same steps on the host Executor, cross-compiles with
-// arm-none-eabi-gcc inside the link-time SRAM budget, runs under QEMU mps2-an500 with exact instruction
-// counting, and compares the MCU's losses and state checksum with the host's bit for bit. Prints a report
-// (or --json): flash and SRAM from arm-none-eabi-size, the planned peak, instructions per step beside the
-// paper's measured STM32F746 latency, the loss curve, stack/heap high water, and the parity verdict.
+// arm-none-eabi-gcc inside the link-time SRAM budget, runs under QEMU mps2-an500 (or the board of --cpu)
+// with exact instruction counting, and compares the MCU's losses and state checksum with the host's bit for
+// bit. Prints a report (or --json): flash and SRAM from arm-none-eabi-size, the planned peak, instructions per
+// step beside the paper's measured STM32F746 latency, the loss curve, stack/heap high water, and the parity
+// verdict.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -246,6 +247,7 @@ int RunMcu(const McuRunCmd& o) {
     nlohmann::json j;
     j["model"] = d->model_name;
     j["cpu"] = o.device.cpu;
+    if (const codegen::TargetCore* core = codegen::FindTargetCore(o.device.cpu)) j["board"] = core->board;
     j["scheme"] = d->scheme_name;
     j["resolution"] = prog.resolution;
     j["patch_grid"] = d->program.patch_grid;
@@ -292,7 +294,8 @@ int RunMcu(const McuRunCmd& o) {
     j["note"] = "instruction counts are not cycles";
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    const std::string board = o.device.cpu == "cortex-m4" ? "mps2-an386" : o.device.cpu == "cortex-m3" ? "mps2-an385" : "mps2-an500";
+    const codegen::TargetCore* core = codegen::FindTargetCore(o.device.cpu);
+    const std::string board = core ? core->board : "?";
     std::printf("tte mcu-run: %s / %s @%d on %s (QEMU %s), %zu steps on %s\n", d->model_name.c_str(),
                 d->scheme_name.c_str(), prog.resolution, o.device.cpu.c_str(), board.c_str(), n, d->samples.source.c_str());
     std::printf("  lr %g, stochastic-rounding seed %u, patches %s, project %s%s\n",
@@ -371,7 +374,8 @@ void AddMcuRunCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<McuRunCmd>();
   CLI::App* c = app.add_subcommand(
       "mcu-run",
-      "Generate, cross-compile and run the training firmware under QEMU (Cortex-M7), and compare it with the host.\n"
+      "Generate, cross-compile and run the training firmware under QEMU (Cortex-M7; other cores with --cpu), and\n"
+      "compare it with the host.\n"
       "Exit status: 0 MCU = host, 1 mismatch, 2 usage, 3 fault in QEMU, 4 over the SRAM budget (nothing built),\n"
       "5 build/link failure, 6 timeout, 7 missing tool, 8 other errors.");
   o->device.Add(c);

@@ -1,6 +1,7 @@
 // Building and running a generated project: cross-compile with arm-none-eabi-gcc through its Makefile, run
-// under QEMU mps2-an500 with the insncount plugin (tools/run_firmware.sh of the project), or build and run
-// the same C on the host; parse what the harness and the tools print (project.h documents the lines).
+// under QEMU (mps2-an500, or the board of the project's CPU) with the insncount plugin (tools/run_firmware.sh
+// of the project), or build and run the same C on the host; parse what the harness and the tools print
+// (project.h documents the lines).
 #pragma once
 
 #include <cstdint>

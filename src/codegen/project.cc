@@ -80,6 +80,12 @@ std::string ByteSize(int64_t b) {
 
 }  // namespace
 
+const TargetCore* FindTargetCore(const std::string& cpu) {
+  for (const TargetCore& c : kTargetCores)
+    if (cpu == c.cpu) return &c;
+  return nullptr;
+}
+
 Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, const ProjectConfig& config) {
   Project p;
   TTE_ASSIGN_OR_RETURN(p.model, EmitModel(prog, plan, config.info));
@@ -93,6 +99,12 @@ Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, con
     if (l < 0 || l >= prog.head.out)
       return InvalidArgument("codegen: label " + std::to_string(l) + " outside the head's " +
                              std::to_string(prog.head.out) + " classes");
+  const TargetCore* core = FindTargetCore(config.cpu);
+  if (!core) return InvalidArgument("codegen: cpu '" + config.cpu + "' is not a core of firmware.mk (cortex-m7, ...)");
+  if (config.ram_budget > core->max_ram_bytes)
+    return InvalidArgument("codegen: the RAM budget of " + std::to_string(config.ram_budget) + " bytes exceeds the " +
+                           std::to_string(core->max_ram_bytes / 1024) + " KB RAM region the linker script of " +
+                           core->board + " (" + config.cpu + ") can give it");
   const ModelEmitInfo& info = config.info;
   p.sample_bytes = static_cast<int64_t>(config.samples.size() + 4 * n);
 

@@ -1,5 +1,6 @@
 // A generated C99 firmware project: everything needed to build, run and count one training run on a
-// Cortex-M7 (QEMU mps2-an500) or on the host, with no file of the tte source tree needed.
+// Cortex-M7 (QEMU mps2-an500; other cores with ProjectConfig::cpu, see TargetCores()) or on the host, with no
+// file of the tte source tree needed.
 //
 //   DIR/tte_model.c, tte_model.h    the training step (model_emitter.h)
 //   DIR/tte_samples.c, tte_samples.h N training samples in flash, their labels, the learning rate and seed
@@ -40,7 +41,7 @@ struct ProjectConfig {
   std::vector<int32_t> labels;    // N labels
   std::string samples_source;     // e.g. "Fashion-MNIST test split, classes 0-9, first 10 samples"
   int64_t ram_budget = 256 * 1024;
-  std::string cpu = "cortex-m7";  // CPU of firmware.mk: cortex-m7 | cortex-m4 | cortex-m3 (and its QEMU board)
+  std::string cpu = "cortex-m7";  // CPU of firmware.mk: one of TargetCores() (and its QEMU board)
   int64_t flash_budget = 0;       // 0: the smallest of 1, 2, 3, 4 MB that holds the estimated image
   int64_t stack_bytes = 8 * 1024;
   int64_t heap_bytes = 4 * 1024;  // newlib-nano's stdio takes 1,700 B (measured); the training step allocates nothing
@@ -62,6 +63,23 @@ struct Project {
 };
 
 inline constexpr int64_t kQemuFlashBytes = 4 * 1024 * 1024;  // mps2-an500 backs 4 MB at 0x0
+
+// The cores of firmware.mk's CPU variable and the QEMU board that emulates each (firmware/Makefile.template).
+struct TargetCore {
+  const char* cpu;        // firmware.mk CPU=, tte --cpu
+  const char* board;      // QEMU -machine
+  const char* features;   // FPU / DSP / vector extension, for --help and reports
+  int64_t max_ram_bytes;  // the largest RAM region (= --budget) the board's linker script accepts
+};
+inline constexpr TargetCore kTargetCores[] = {
+    {"cortex-m7", "mps2-an500", "FPv5-SP, DSP", 4 * 1024 * 1024},
+    {"cortex-m4", "mps2-an386", "FPv4-SP, DSP", 4 * 1024 * 1024},
+    {"cortex-m3", "mps2-an385", "no FPU, no DSP", 4 * 1024 * 1024},
+    {"cortex-m33", "mps2-an505", "FPv5-SP, DSP", 4 * 1024 * 1024},      // SSRAM2+3, Secure alias
+    {"cortex-m55", "mps3-an547", "FPv5-DP, DSP, Helium (MVE)", 512 * 1024},  // the DTCM
+};
+// nullptr if `cpu` is not one of kTargetCores.
+const TargetCore* FindTargetCore(const std::string& cpu);
 
 Result<Project> GenerateProject(const Program& prog, const MemoryPlan& plan, const ProjectConfig& config);
 

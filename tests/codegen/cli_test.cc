@@ -89,6 +89,29 @@ TEST(CodegenCli, PatchesOption) {
   EXPECT_NE(r.output.find("only the device commands"), std::string::npos) << r.output;
 }
 
+// --cpu: the Makefile's core, the ARMv8-M boards' linker scripts in the project, and a RAM budget the board's
+// linker script cannot give (the M55's DTCM holds 512 KB) refused before anything is written.
+TEST(CodegenCli, CpuOptionAndTheBoardsRamLimit) {
+  TTE_REQUIRE_SHARED("models/mcunet-5fps.pkl");
+  const std::string base = testing::TempDir("codegen_cli_cpu");
+  auto r = testing::RunCommand(Codegen("mcunet-5fps", "--scheme last:2 --samples 1 --cpu cortex-m33 --out " + base +
+                                                          "/m33"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"harness/mps2_an505.ld", "harness/mps3_an547.ld", "harness/tte_sections_v8m.ld"})
+    EXPECT_TRUE(fs::exists(base + "/m33/" + f)) << f;
+  auto mk = ReadTextFile(base + "/m33/Makefile");
+  ASSERT_TRUE(mk.ok());
+  EXPECT_NE(mk->find("CPU ?= cortex-m33\n"), std::string::npos) << *mk;
+  r = testing::RunCommand(Codegen("mcunet-5fps", "--scheme last:2 --samples 1 --cpu cortex-m55 --budget 600KB --out " +
+                                                     base + "/m55"));
+  EXPECT_EQ(r.exit_code, 8) << r.output;
+  EXPECT_NE(r.output.find("512 KB RAM region the linker script of mps3-an547"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(base + "/m55"));
+  r = testing::RunCommand(Codegen("mcunet-5fps", "--scheme last:2 --samples 1 --cpu cortex-m85 --out " + base + "/x"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cortex-m55"), std::string::npos) << r.output;
+}
+
 // --target library: the library files with the prefix, the frame stream, and a refused prefix.
 TEST(CodegenCli, LibraryTarget) {
   TTE_REQUIRE_SHARED("models/mbv2-w0.35.pkl");

@@ -94,20 +94,25 @@ TEST(QemuParity, DefaultBackbone) {
                   "default backbone's scheme passed";
 }
 
-// The same training on other cores (firmware.mk CPU=): Cortex-M4 (mps2-an386: FPv4, DSP) and Cortex-M3
-// (mps2-an385: no FPU and no DSP, the portable C kernels with fp32 in software). The host replay does not depend
-// on the core, so MCU = host on each means every core computes the same bits.
-void ExpectCoreRun(const std::string& cpu) {
+// The same training on other cores (firmware.mk CPU=): Cortex-M4 (mps2-an386: FPv4, DSP), Cortex-M3
+// (mps2-an385: no FPU and no DSP, the portable C kernels with fp32 in software), Cortex-M33 (mps2-an505:
+// ARMv8-M, FPv5-SP, DSP, Secure state, its own memory map) and Cortex-M55 (mps3-an547: ARMv8.1-M, Helium,
+// FPv5-DP, DSP, vectors in the ITCM, RAM in the DTCM, code in QSPI flash). The host replay does not depend on
+// the core, so MCU = host on each means every core computes the same bits.
+void ExpectCoreRun(const std::string& cpu, const std::string& board) {
   const std::string own = testing::SourcePath("models/default-backbone.pkl");
   const nlohmann::json j = McuRun(own, "--scheme " + testing::SourcePath("tests/codegen/data/default_backbone_sparse.json") +
                                            " --classes 0-4 --cpu " + cpu);
   ExpectDeviceRun(j);
   if (j.is_object()) {
     EXPECT_EQ(j["cpu"], cpu);
+    EXPECT_EQ(j["board"], board);
   }
 }
-TEST(QemuParity, CortexM4) { ExpectCoreRun("cortex-m4"); }
-TEST(QemuParity, CortexM3NoFpuNoDsp) { ExpectCoreRun("cortex-m3"); }
+TEST(QemuParity, CortexM4) { ExpectCoreRun("cortex-m4", "mps2-an386"); }
+TEST(QemuParity, CortexM3NoFpuNoDsp) { ExpectCoreRun("cortex-m3", "mps2-an385"); }
+TEST(QemuParity, CortexM33) { ExpectCoreRun("cortex-m33", "mps2-an505"); }
+TEST(QemuParity, CortexM55) { ExpectCoreRun("cortex-m55", "mps3-an547"); }
 
 // The link-time budget is real: with --budget 1 KB above the planned peak (arena + state + stack), the plan
 // fits but the firmware (which also reserves the heap for stdio, and the harness's own data) does not: the
