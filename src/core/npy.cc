@@ -1,7 +1,10 @@
 // .npy/.npz I/O (see npy.h). The header is a Python dict literal; we parse the three keys we need.
 #include "core/npy.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "core/file_io.h"
 #include "core/limits.h"
@@ -50,10 +53,10 @@ bool FindValue(const std::string& h, const std::string& key, size_t* pos) {
   return true;
 }
 
-}  // namespace
-
-Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label) {
-  if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0)
+// The header in the first n bytes b of an .npy file of file_size bytes (n == file_size, or n covers the
+// largest header).
+Result<NpyHeader> ParseHeader(const uint8_t* b, size_t n, uint64_t file_size, const std::string& label) {
+  if (n < 10 || std::memcmp(b, "\x93NUMPY", 6) != 0)
     return DataLoss(label + ": not a .npy file (bad magic)");
   uint8_t major = b[6];
   size_t hlen, hstart;
@@ -61,7 +64,7 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
     hlen = b[8] | (b[9] << 8);
     hstart = 10;
   } else if (major == 2 || major == 3) {
-    if (b.size() < 12) return DataLoss(label + ": truncated .npy header");
+    if (n < 12) return DataLoss(label + ": truncated .npy header");
     hlen = b[8] | (b[9] << 8) | (b[10] << 16) | (static_cast<size_t>(b[11]) << 24);
     hstart = 12;
   } else {
@@ -70,14 +73,14 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
   if (hlen > limits::kMaxNpyHeaderBytes)
     return DataLoss(label + ": .npy header of " + std::to_string(hlen) + " bytes exceeds the limit of " +
                     std::to_string(limits::kMaxNpyHeaderBytes));
-  if (hstart + hlen > b.size()) return DataLoss(label + ": truncated .npy header");
+  if (hstart + hlen > n) return DataLoss(label + ": truncated .npy header");
   std::string h(reinterpret_cast<const char*>(&b[hstart]), hlen);
   size_t p;
   if (!FindValue(h, "descr", &p) || h[p] != '\'') return DataLoss(label + ": .npy header has no 'descr'");
   size_t q = h.find('\'', p + 1);
   if (q == std::string::npos) return DataLoss(label + ": bad 'descr' in .npy header");
   std::string descr = h.substr(p + 1, q - p - 1);
-  Tensor t;
+  NpyHeader t;
   if (!ParseDescr(descr, &t.dtype))
     return Unsupported(label + ": dtype '" + descr + "' (supported: int8, uint8, int16, int32, int64, float32, float64, bool)");
   if (!FindValue(h, "fortran_order", &p)) return DataLoss(label + ": .npy header has no 'fortran_order'");
@@ -89,7 +92,7 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
   // Every dimension and their product is bounded by the data the file holds (checked as it grows, so
   // nothing overflows).
   const size_t data_start = hstart + hlen;
-  const uint64_t data_bytes = b.size() - data_start;
+  const uint64_t data_bytes = file_size - data_start;
   uint64_t need = DTypeSize(t.dtype);
   size_t i = 0;
   while (i < dims.size()) {
@@ -111,9 +114,35 @@ Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label)
   if (need != data_bytes)
     return DataLoss(label + ": data size " + std::to_string(data_bytes) + " bytes does not match shape " +
                     ShapeString(t.shape) + " of " + DTypeName(t.dtype) + " (truncated?)");
-  t.bytes.assign(b.begin() + data_start, b.end());
+  t.data_offset = data_start;
   return t;
 }
+
+}  // namespace
+
+Result<Tensor> ParseNpy(const std::vector<uint8_t>& b, const std::string& label) {
+  TTE_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(b.data(), b.size(), b.size(), label));
+  Tensor t;
+  t.dtype = h.dtype;
+  t.shape = std::move(h.shape);
+  t.bytes.assign(b.begin() + static_cast<std::ptrdiff_t>(h.data_offset), b.end());
+  return t;
+}
+
+Result<NpyHeader> ReadNpyHeader(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return InvalidArgument(path + ": is a directory, expected a file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::vector<uint8_t> head(12 + limits::kMaxNpyHeaderBytes);
+  const size_t n = std::fread(head.data(), 1, head.size(), f);
+  bool ok = !std::ferror(f) && std::fseek(f, 0, SEEK_END) == 0;
+  const long size = ok ? std::ftell(f) : -1;
+  std::fclose(f);
+  if (!ok || size < 0 || static_cast<uint64_t>(size) < n) return DataLoss(path + ": read error");
+  return ParseHeader(head.data(), n, static_cast<uint64_t>(size), path);
+}
+
 
 std::vector<uint8_t> SerializeNpy(const Tensor& t) {
   std::string dims;

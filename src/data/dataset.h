@@ -2,11 +2,14 @@
 // int8 CHW [c, h, w], batch 1; images quantized by the model's pixel rule), and the loader of
 // inference inputs.
 //
+// No kind holds its samples in memory: Fashion-MNIST and .npy samples are read back from a file per Load
+// (sample_store.h), image folders and MLPerf folders read one file per Load.
 // Kinds (DatasetSpec::kind):
 //   "fmnist"  Fashion-MNIST IDX files (fashion_mnist.h); path = directory, default Debian's
 //             /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist); split train|test.
 //   "folder"  root/<class>/<image files> (image_folder.h), like torchvision's ImageFolder.
-//   "npy"     path = int8 .npy of N samples, labels_path = integer .npy of shape (N). A sample is fed as
+//   "npy"     path = int8 .npy of N samples (read from the file one sample at a time, never whole),
+//             labels_path = integer .npy of shape (N). A sample is fed as
 //             stored when its shape is the model's input in the model's own layout (NHWC for TFLite,
 //             CHW for .pkl; dimensions of size 1 may be left out); (N, 3, H, W) int8 arrays of another
 //             size (q = pixel - 128, the .pkl convention) are turned back into images, so any size and

@@ -2,16 +2,18 @@
 #include "data/fashion_mnist.h"
 
 #include <cstring>
+#include <optional>
 
 #include "core/file_io.h"
 #include "data/idx.h"
+#include "data/sample_store.h"
 
 namespace tte {
 namespace {
 
 class FashionMnistDataset : public LabelledDataset {
  public:
-  FashionMnistDataset(int rows, int cols, std::vector<uint8_t> pixels, std::vector<int> labels,
+  FashionMnistDataset(int rows, int cols, SampleStore pixels, std::vector<int> labels,
                       std::vector<std::string> names, EvalTransform eval)
       : LabelledDataset("fashion-mnist", std::move(labels), std::move(names), eval),
         rows_(rows),
@@ -24,14 +26,13 @@ class FashionMnistDataset : public LabelledDataset {
     // Grey is kept as one channel through the transform: every step (resize, flip, enhancers) gives
     // the same planes as on the RGB copy, and ImageToInt8Chw copies it to three planes.
     Image img(cols_, rows_, 1);
-    const size_t n = size_t(rows_) * cols_;
-    std::memcpy(img.pixels.data(), pixels_.data() + i * n, n);
+    TTE_RETURN_IF_ERROR(pixels_.Read(i, img.pixels.data()));
     return Transform(img, f, aug, sample_seed, out);
   }
 
  private:
   int rows_, cols_;
-  std::vector<uint8_t> pixels_;
+  SampleStore pixels_;  // the kept images, in order, out of memory (sample_store.h)
 };
 
 // <dir>/<stem>.gz, or <dir>/<stem> when only the raw file is there; NotFound naming the package.
@@ -82,35 +83,55 @@ Result<std::unique_ptr<Dataset>> OpenFashionMnist(const FashionMnistOptions& opt
 
   TTE_ASSIGN_OR_RETURN(std::string img_path, FindFile(dir, prefix + "-images-idx3-ubyte"));
   TTE_ASSIGN_OR_RETURN(std::string lbl_path, FindFile(dir, prefix + "-labels-idx1-ubyte"));
-  TTE_ASSIGN_OR_RETURN(IdxImages images, ReadIdxImages(img_path));
-  TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> labels, ReadIdxLabels(lbl_path));
-  if (labels.size() != size_t(images.count))
-    return DataLoss(lbl_path + ": " + std::to_string(labels.size()) + " labels but " + img_path +
-                    " holds " + std::to_string(images.count) + " images");
-
+  // The labels first (they say which images are kept), then the images in one streamed pass that
+  // stores only the kept ones (sample_store.h). Errors come in the order of reading the images whole
+  // first: the images file's, the labels file's, their counts, a bad label, an empty selection.
+  Result<std::vector<uint8_t>> labels = ReadIdxLabels(lbl_path);
   int remap[256];
   for (int& m : remap) m = -1;
   for (size_t k = 0; k < classes.size(); ++k) remap[classes[k]] = static_cast<int>(k);
   std::vector<std::string> names;
   for (int c : classes) names.push_back(all_names[c]);
-
-  const size_t item = size_t(images.rows) * images.cols;
-  std::vector<uint8_t> pixels;
+  std::vector<bool> want;
   std::vector<int> kept;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] >= all_names.size())
-      return DataLoss(lbl_path + ": label[" + std::to_string(i) +
-                      "] = " + std::to_string(labels[i]) + " is not a Fashion-MNIST class (0..9)");
-    if (opt.max_samples >= 0 && int64_t(kept.size()) >= opt.max_samples) continue;
-    const int m = remap[labels[i]];
-    if (m < 0) continue;
-    kept.push_back(m);
-    pixels.insert(pixels.end(), images.pixels.begin() + i * item,
-                  images.pixels.begin() + (i + 1) * item);
+  if (labels.ok()) {
+    want.assign(labels->size(), false);
+    for (size_t i = 0; i < labels->size(); ++i) {
+      if (opt.max_samples >= 0 && int64_t(kept.size()) >= opt.max_samples) break;
+      const int m = (*labels)[i] < all_names.size() ? remap[(*labels)[i]] : -1;
+      if (m < 0) continue;
+      kept.push_back(m);
+      want[i] = true;
+    }
   }
+  std::optional<SampleStore> store;
+  IdxImages images;
+  TTE_RETURN_IF_ERROR(StreamIdxImages(
+      img_path,
+      [&](const IdxImages& header) -> Status {
+        images = header;
+        TTE_ASSIGN_OR_RETURN(SampleStore s, SampleStore::Temporary(img_path, size_t(header.rows) * header.cols));
+        store.emplace(std::move(s));
+        return Status::Ok();
+      },
+      [&](int64_t image, const uint8_t* p, size_t n) {
+        return size_t(image) < want.size() && want[size_t(image)] ? store->Append(p, n) : Status::Ok();
+      }));
+  if (!labels.ok()) return labels.status();
+  if (labels->size() != size_t(images.count))
+    return DataLoss(lbl_path + ": " + std::to_string(labels->size()) + " labels but " + img_path +
+                    " holds " + std::to_string(images.count) + " images");
+  for (size_t i = 0; i < labels->size(); ++i)
+    if ((*labels)[i] >= all_names.size())
+      return DataLoss(lbl_path + ": label[" + std::to_string(i) +
+                      "] = " + std::to_string((*labels)[i]) + " is not a Fashion-MNIST class (0..9)");
   if (kept.empty()) return InvalidArgument(img_path + ": no samples of the selected classes");
+  TTE_RETURN_IF_ERROR(store->Finish());
+  if (store->rows() != kept.size())
+    return Internal(img_path + ": stored " + std::to_string(store->rows()) + " images, selected " +
+                    std::to_string(kept.size()));
   return std::unique_ptr<Dataset>(new FashionMnistDataset(
-      images.rows, images.cols, std::move(pixels), std::move(kept), std::move(names), opt.eval));
+      images.rows, images.cols, std::move(*store), std::move(kept), std::move(names), opt.eval));
 }
 
 }  // namespace tte

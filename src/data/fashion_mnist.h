@@ -4,7 +4,10 @@
 // when the .gz is absent). Debian's package `dataset-fashion-mnist` installs them in
 // /usr/share/datasets/fashion-mnist, the default directory. Split "train" (60000) or "test"
 // (10000). Samples are kept in file order, filtered by the class subset, cut to max_samples, labels
-// remapped (see dataset.h). Load() applies the transform to the grey image (every step gives the
+// remapped (see dataset.h). The images are not held in memory: the labels say which are kept, one
+// streamed pass over the (decompressed) images file writes those to a temporary file, and Load()
+// reads one back (data/sample_store.h), so a training process holds 64 KiB buffers, not the split's
+// 47 MB; same samples, same order as decoding the file whole. Load() applies the transform to the grey image (every step gives the
 // same planes as on its RGB copy), then copies it to the 3 planes; the eval transform "resize" at
 // r = 128 reproduces the reference's golden input (golden/input_fmnist0_int8.npy) exactly.
 #pragma once

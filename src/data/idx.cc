@@ -4,6 +4,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/file_io.h"
@@ -51,6 +53,99 @@ Status CountMismatch(const std::string& label, uint64_t declared, size_t payload
   return DataLoss(msg);
 }
 
+// The images header (the first 16 bytes of b, or all of b when shorter) -> count, rows, cols.
+Status ParseImagesHeader(const std::vector<uint8_t>& b, const std::string& label, IdxImages* im) {
+  std::vector<uint32_t> dims;
+  TTE_RETURN_IF_ERROR(ParseHeader(b, label, 3, "images", &dims));
+  if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536)
+    return DataLoss(label + ": header: image size " + std::to_string(dims[1]) + "x" +
+                    std::to_string(dims[2]) + " is out of range (1..65536)");
+  im->count = dims[0];
+  im->rows = static_cast<int>(dims[1]);
+  im->cols = static_cast<int>(dims[2]);
+  return Status::Ok();
+}
+
+// The input of the gzip stream, read in chunks from memory or from a file.
+class Input {
+ public:
+  explicit Input(const std::vector<uint8_t>* mem) : mem_(mem) {}
+  explicit Input(std::FILE* f) : file_(f), buf_(size_t{1} << 16) {}
+  // Makes at least n bytes available unless the input ends first; returns how many are.
+  size_t Ensure(size_t n) {
+    if (mem_ || avail() >= n || eof_) return avail();
+    std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
+    len_ -= pos_;
+    pos_ = 0;
+    while (len_ < n && !eof_) {
+      const size_t got = std::fread(buf_.data() + len_, 1, buf_.size() - len_, file_);
+      len_ += got;
+      if (got == 0) eof_ = true;
+    }
+    return avail();
+  }
+  const uint8_t* data() const { return mem_ ? mem_->data() + pos_ : buf_.data() + pos_; }
+  size_t avail() const { return (mem_ ? mem_->size() : len_) - pos_; }
+  void Consume(size_t n) { pos_ += n; }
+  bool read_error() const { return file_ && std::ferror(file_); }
+
+ private:
+  const std::vector<uint8_t>* mem_ = nullptr;
+  std::FILE* file_ = nullptr;
+  std::vector<uint8_t> buf_;
+  size_t pos_ = 0, len_ = 0;
+  bool eof_ = false;
+};
+
+bool AtGzipMagic(Input& in) { return in.Ensure(2) >= 2 && in.data()[0] == 0x1f && in.data()[1] == 0x8b; }
+
+// Gzip members one after another, as gunzip reads them, each checked to its end (CRC and length);
+// anything after the last member that is not another member is ignored, as zlib's gzread does. The
+// output goes to `sink` in pieces of at most 64 KiB.
+Status InflateMembers(Input& in, const std::string& label, size_t max_bytes, const ByteSink& sink) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Internal(label + ": inflateInit failed");
+  std::vector<uint8_t> chunk(size_t{1} << 16);
+  std::string error;
+  Status sink_status;
+  size_t total = 0;
+  while (error.empty() && sink_status.ok() && AtGzipMagic(in)) {
+    inflateReset(&zs);
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      in.Ensure(1);
+      const size_t avail = std::min<size_t>(in.avail(), size_t{1} << 30);
+      zs.next_in = const_cast<uint8_t*>(in.data());
+      zs.avail_in = static_cast<uInt>(avail);
+      zs.next_out = chunk.data();
+      zs.avail_out = static_cast<uInt>(chunk.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+      in.Consume(avail - zs.avail_in);
+      const size_t produced = chunk.size() - zs.avail_out;
+      if (rc == Z_BUF_ERROR) {  // no progress possible with a free output buffer: the input ended
+        error = "truncated or corrupt gzip data (unexpected end of file)";
+        break;
+      }
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        error = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "inflate error") + ")";
+        break;
+      }
+      if (produced > max_bytes - total) {
+        error = "decompressed size exceeds " + std::to_string(max_bytes) + " bytes";
+        break;
+      }
+      total += produced;
+      sink_status = sink(chunk.data(), produced);
+      if (!sink_status.ok()) break;
+    }
+  }
+  inflateEnd(&zs);
+  if (in.read_error()) return DataLoss(label + ": read error");
+  if (!sink_status.ok()) return sink_status;
+  if (!error.empty()) return DataLoss(label + ": " + error);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> GunzipIfCompressed(std::vector<uint8_t> in, const std::string& label,
@@ -61,43 +156,39 @@ Result<std::vector<uint8_t>> GunzipIfCompressed(std::vector<uint8_t> in, const s
     return in;
   }
   std::vector<uint8_t> out;
-  z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Internal(label + ": inflateInit failed");
-  std::vector<uint8_t> chunk(size_t{1} << 16);
-  std::string error;
-  size_t pos = 0;
-  // Gzip members one after another, as gunzip reads them, each checked to its end (CRC and length);
-  // anything after the last member that is not another member is ignored, as zlib's gzread does.
-  while (error.empty() && in.size() - pos >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b) {
-    inflateReset(&zs);
-    int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
-      const size_t avail = std::min<size_t>(in.size() - pos, size_t{1} << 30);
-      zs.next_in = in.data() + pos;
-      zs.avail_in = static_cast<uInt>(avail);
-      zs.next_out = chunk.data();
-      zs.avail_out = static_cast<uInt>(chunk.size());
-      rc = inflate(&zs, Z_NO_FLUSH);
-      pos += avail - zs.avail_in;
-      const size_t produced = chunk.size() - zs.avail_out;
-      if (rc == Z_BUF_ERROR) {  // no progress possible with a free output buffer: the input ended
-        error = "truncated or corrupt gzip data (unexpected end of file)";
-        break;
-      }
-      if (rc != Z_OK && rc != Z_STREAM_END) {
-        error = std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "inflate error") + ")";
-        break;
-      }
-      if (produced > max_bytes - out.size()) {
-        error = "decompressed size exceeds " + std::to_string(max_bytes) + " bytes";
-        break;
-      }
-      out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(produced));
-    }
-  }
-  inflateEnd(&zs);
-  if (!error.empty()) return DataLoss(label + ": " + error);
+  Input input(&in);
+  TTE_RETURN_IF_ERROR(InflateMembers(input, label, max_bytes, [&](const uint8_t* p, size_t n) {
+    out.insert(out.end(), p, p + n);
+    return Status::Ok();
+  }));
   return out;
+}
+
+Status StreamMaybeGzip(const std::string& path, const ByteSink& sink, size_t max_bytes) {
+  if (!FileExists(path)) return NotFound(path + ": no such file");
+  if (IsDirectory(path)) return InvalidArgument(path + ": is a directory, expected a file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
+  Input in(f);
+  Status st;
+  if (AtGzipMagic(in)) {
+    st = InflateMembers(in, path, max_bytes, sink);
+  } else {  // raw: passed through as it is read
+    size_t total = 0;
+    while (st.ok() && in.Ensure(1) > 0) {
+      const size_t n = in.avail();
+      if (n > max_bytes - total) {
+        st = DataLoss(path + ": size exceeds " + std::to_string(max_bytes) + " bytes");
+        break;
+      }
+      total += n;
+      st = sink(in.data(), n);
+      in.Consume(n);
+    }
+    if (in.read_error()) st = DataLoss(path + ": read error");
+  }
+  std::fclose(f);
+  return st;
 }
 
 Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_bytes) {
@@ -107,15 +198,8 @@ Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path, size_t max_b
 }
 
 Result<IdxImages> ParseIdxImages(const std::vector<uint8_t>& b, const std::string& label) {
-  std::vector<uint32_t> dims;
-  TTE_RETURN_IF_ERROR(ParseHeader(b, label, 3, "images", &dims));
   IdxImages im;
-  if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536)
-    return DataLoss(label + ": header: image size " + std::to_string(dims[1]) + "x" +
-                    std::to_string(dims[2]) + " is out of range (1..65536)");
-  im.count = dims[0];
-  im.rows = static_cast<int>(dims[1]);
-  im.cols = static_cast<int>(dims[2]);
+  TTE_RETURN_IF_ERROR(ParseImagesHeader(b, label, &im));
   const size_t item = size_t(im.rows) * im.cols;
   const size_t payload = b.size() - 16;
   if (uint64_t(im.count) * item != payload)
@@ -141,6 +225,44 @@ Result<IdxImages> ReadIdxImages(const std::string& path) {
 Result<std::vector<uint8_t>> ReadIdxLabels(const std::string& path) {
   TTE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadMaybeGzip(path));
   return ParseIdxLabels(bytes, path);
+}
+
+Status StreamIdxImages(const std::string& path, const std::function<Status(const IdxImages&)>& on_header,
+                       const std::function<Status(int64_t, const uint8_t*, size_t)>& on_pixels) {
+  std::vector<uint8_t> head;  // the first 16 bytes
+  bool parsed = false;
+  Status header;
+  IdxImages im;
+  size_t item = 0;
+  uint64_t payload = 0;
+  TTE_RETURN_IF_ERROR(StreamMaybeGzip(path, [&](const uint8_t* p, size_t n) -> Status {
+    if (!parsed) {
+      const size_t take = std::min(n, 16 - head.size());
+      head.insert(head.end(), p, p + take);
+      p += take;
+      n -= take;
+      if (head.size() < 16) return Status::Ok();
+      parsed = true;
+      header = ParseImagesHeader(head, path, &im);
+      if (!header.ok()) return Status::Ok();  // reported after the gzip checks, as ReadIdxImages does
+      item = size_t(im.rows) * size_t(im.cols);
+      TTE_RETURN_IF_ERROR(on_header(im));
+    }
+    if (!header.ok()) return Status::Ok();
+    while (n > 0) {
+      const uint64_t image = payload / item;
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, item - payload % item));
+      if (image < uint64_t(im.count)) TTE_RETURN_IF_ERROR(on_pixels(static_cast<int64_t>(image), p, take));
+      payload += take;
+      p += take;
+      n -= take;
+    }
+    return Status::Ok();
+  }));
+  if (!parsed) return ParseImagesHeader(head, path, &im);  // shorter than a header: its message
+  if (!header.ok()) return header;
+  if (uint64_t(im.count) * item != payload) return CountMismatch(path, im.count, payload, item, "images");
+  return Status::Ok();
 }
 
 }  // namespace tte

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,25 @@ Result<std::vector<uint8_t>> GunzipIfCompressed(std::vector<uint8_t> bytes, cons
 Result<std::vector<uint8_t>> ReadMaybeGzip(const std::string& path,
                                            size_t max_bytes = kMaxIdxBytes);
 
+// Streams a file to `sink`, gzip-decompressed when it starts with the gzip magic, in pieces of at most
+// 64 KiB, with GunzipIfCompressed's checks and messages (`path` names the file), holding only 64 KiB
+// buffers. A sink error stops the read and is returned.
+using ByteSink = std::function<Status(const uint8_t* data, size_t n)>;
+Status StreamMaybeGzip(const std::string& path, const ByteSink& sink, size_t max_bytes = kMaxIdxBytes);
+
 // Parse already-decompressed bytes; `label` names the source in messages.
 Result<IdxImages> ParseIdxImages(const std::vector<uint8_t>& bytes, const std::string& label);
 Result<std::vector<uint8_t>> ParseIdxLabels(const std::vector<uint8_t>& bytes,
                                             const std::string& label);
 
 Result<IdxImages> ReadIdxImages(const std::string& path);
+// ReadIdxImages in one pass without holding the file: the same checks and messages (a bad header is
+// reported after the whole file's gzip checks, as ReadIdxImages does). on_header gets count, rows
+// and cols (no pixels) once the header is valid; then on_pixels(image, bytes, n) gets the bytes of
+// images 0..count-1 in file order, each image in one or more pieces. An error of either callback
+// stops the read and is returned.
+Status StreamIdxImages(const std::string& path, const std::function<Status(const IdxImages& header)>& on_header,
+                       const std::function<Status(int64_t image, const uint8_t* data, size_t n)>& on_pixels);
 Result<std::vector<uint8_t>> ReadIdxLabels(const std::string& path);
 
 }  // namespace tte

@@ -12,6 +12,7 @@
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "data/image.h"
+#include "data/sample_store.h"
 
 namespace tte {
 namespace {
@@ -60,22 +61,23 @@ Status CheckMaxSamples(const DatasetSpec& spec) {
   return Status::Ok();
 }
 
-// int8 samples of an .npy with integer labels.
+// int8 samples of an .npy with integer labels, read from the file on demand (sample_store.h).
 class NpyDataset : public LabelledDataset {
  public:
-  NpyDataset(std::string path, Tensor samples, Selection sel, EvalTransform eval)
+  NpyDataset(std::string path, std::vector<int64_t> shape, SampleStore samples, Selection sel, EvalTransform eval)
       : LabelledDataset("npy dataset", std::move(sel.labels), std::move(sel.names), eval),
         path_(std::move(path)),
+        shape_(std::move(shape)),
         samples_(std::move(samples)),
         index_(std::move(sel.index)),
-        dims_(samples_.shape.begin() + 1, samples_.shape.end()) {}
+        dims_(shape_.begin() + 1, shape_.end()) {}
 
  protected:
   Status LoadSample(size_t i, const SampleFormat& f, const Augmenter* aug, uint64_t sample_seed,
                     int8_t* out) const override {
-    int64_t per = 1;
-    for (int64_t d : dims_) per *= d;
-    const int8_t* src = samples_.data<int8_t>() + index_[i] * per;
+    std::vector<int8_t> sample(samples_.record());
+    TTE_RETURN_IF_ERROR(samples_.Read(static_cast<uint64_t>(index_[i]), reinterpret_cast<uint8_t*>(sample.data())));
+    const int8_t* src = sample.data();
     const bool plain = !aug && presize() == 0 && eval() == EvalTransform::kResize;
     if (plain && SampleShapeMatches(dims_, f)) {
       FileLayoutToChw(src, f, out);
@@ -84,13 +86,14 @@ class NpyDataset : public LabelledDataset {
     if (dims_.size() == 3 && dims_[0] == 3 && f.is_image())  // (N, 3, H, W) images, q = p - 128
       return Transform(Int8ChwToImage(src, static_cast<int>(dims_[2]), static_cast<int>(dims_[1])), f, aug,
                        sample_seed, out);
-    return InvalidArgument(path_ + ": samples " + ShapeString(samples_.shape) + " are not the model's input " +
+    return InvalidArgument(path_ + ": samples " + ShapeString(shape_) + " are not the model's input " +
                            f.FileShape() + (plain ? "" : " (and only (N,3,H,W) image arrays can be augmented or resized)"));
   }
 
  private:
   std::string path_;
-  Tensor samples_;
+  std::vector<int64_t> shape_;
+  SampleStore samples_;
   std::vector<int64_t> index_;
   std::vector<int64_t> dims_;
 };
@@ -195,7 +198,7 @@ Result<std::unique_ptr<Dataset>> OpenNpy(const DatasetSpec& spec, EvalTransform 
   if (spec.path.empty()) return InvalidArgument("npy dataset: no samples .npy path given");
   if (spec.labels_path.empty()) return InvalidArgument(spec.path + ": npy dataset needs a labels .npy (--labels)");
   TTE_RETURN_IF_ERROR(CheckMaxSamples(spec));
-  TTE_ASSIGN_OR_RETURN(Tensor samples, ReadNpy(spec.path));
+  TTE_ASSIGN_OR_RETURN(NpyHeader samples, ReadNpyHeader(spec.path));
   bool sizes_ok = samples.shape.size() >= 2 && samples.shape.size() <= 5;
   for (size_t d = 1; d < samples.shape.size(); ++d) sizes_ok = sizes_ok && samples.shape[d] > 0 && samples.shape[d] <= 65536;
   if (samples.dtype != DType::kInt8 || !sizes_ok)
@@ -205,8 +208,13 @@ Result<std::unique_ptr<Dataset>> OpenNpy(const DatasetSpec& spec, EvalTransform 
   int64_t max_label = -1;
   for (int64_t l : raw) max_label = std::max(max_label, l);
   TTE_ASSIGN_OR_RETURN(Selection sel, SelectClasses(raw, max_label + 1, spec));
+  uint64_t per = 1;
+  for (size_t d = 1; d < samples.shape.size(); ++d) per *= static_cast<uint64_t>(samples.shape[d]);
+  TTE_ASSIGN_OR_RETURN(SampleStore store, SampleStore::File(spec.path, samples.data_offset, static_cast<size_t>(per),
+                                                            static_cast<uint64_t>(samples.shape[0])));
   std::string path = spec.path;
-  return std::unique_ptr<Dataset>(new NpyDataset(std::move(path), std::move(samples), std::move(sel), eval));
+  return std::unique_ptr<Dataset>(
+      new NpyDataset(std::move(path), std::move(samples.shape), std::move(store), std::move(sel), eval));
 }
 
 Result<std::unique_ptr<Dataset>> OpenMlperf(const DatasetSpec& spec, EvalTransform eval) {

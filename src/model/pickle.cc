@@ -19,8 +19,10 @@ PyPtr Make(PyType t) {
   return v;
 }
 
-// Decodes UTF-8 into code points; false on malformed input.
-bool DecodeUtf8(const std::string& s, std::vector<uint32_t>* out) {
+// Calls f(code point) for each code point of UTF-8 text; false on malformed input (nothing is allocated:
+// model files carry their arrays as latin-1 text of up to megabytes).
+template <typename F>
+bool ForEachCodePoint(const std::string& s, F&& f) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   size_t n = s.size(), i = 0;
   while (i < n) {
@@ -37,7 +39,7 @@ bool DecodeUtf8(const std::string& s, std::vector<uint32_t>* out) {
       if ((p[i + k] & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    out->push_back(cp);
+    f(cp);
     i += 1 + extra;
   }
   return true;
@@ -168,10 +170,7 @@ class Unpickler {
     PyPtr v = New(type);
     v->s.assign(reinterpret_cast<const char*>(&d_[pos_]), n);
     pos_ += n;
-    if (type == PyType::kStr) {
-      std::vector<uint32_t> cps;
-      if (!DecodeUtf8(v->s, &cps)) return Err("invalid UTF-8 in string");
-    }
+    if (type == PyType::kStr && !ForEachCodePoint(v->s, [](uint32_t) {})) return Err("invalid UTF-8 in string");
     return Push(v);
   }
   Status Memoize(uint64_t idx) {
@@ -209,14 +208,16 @@ class Unpickler {
       if (a.size() != 2 || a[0]->type != PyType::kStr || a[1]->type != PyType::kStr)
         return Err("_codecs.encode expects (str, encoding)");
       if (a[1]->s != "latin1" && a[1]->s != "latin-1") return Err("_codecs.encode: unsupported encoding '" + a[1]->s + "'");
-      std::vector<uint32_t> cps;
-      if (!DecodeUtf8(a[0]->s, &cps)) return Err("invalid UTF-8 in _codecs.encode argument");
+      size_t count = 0;  // the whole text is checked first, then converted
+      if (!ForEachCodePoint(a[0]->s, [&](uint32_t) { ++count; })) return Err("invalid UTF-8 in _codecs.encode argument");
       PyPtr out = New(PyType::kBytes);
-      out->s.reserve(cps.size());
-      for (uint32_t cp : cps) {
-        if (cp > 255) return Err("_codecs.encode: code point above 255 cannot be latin-1");
-        out->s += static_cast<char>(cp);
-      }
+      out->s.reserve(count);
+      bool latin1 = true;
+      ForEachCodePoint(a[0]->s, [&](uint32_t cp) {
+        latin1 = latin1 && cp <= 255;
+        if (latin1) out->s += static_cast<char>(cp);
+      });
+      if (!latin1) return Err("_codecs.encode: code point above 255 cannot be latin-1");
       return Push(out);
     }
     if (fn->s == "numpy.dtype") {

@@ -253,11 +253,17 @@ Result<Model> ModelFromPickle(const PyValue& root, const std::string& label) {
 }
 
 Result<Model> ParseModelFile(std::vector<uint8_t> bytes, const std::string& label) {
-  TTE_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::Open(std::move(bytes), label));
-  const ZipEntry* e = zip.Find("data.pkl");
-  if (!e) return DataLoss(label + ": zip archive has no data.pkl entry (not a torch.save file)");
-  TTE_ASSIGN_OR_RETURN(auto pkl, zip.Read(*e));
-  TTE_ASSIGN_OR_RETURN(pickle::PyPtr root, pickle::Load(pkl, label + ":" + e->name));
+  std::vector<uint8_t> pkl;
+  std::string entry;
+  {  // the archive is freed before the pickle is parsed (a lower peak of memory)
+    TTE_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::Open(std::move(bytes), label));
+    const ZipEntry* e = zip.Find("data.pkl");
+    if (!e) return DataLoss(label + ": zip archive has no data.pkl entry (not a torch.save file)");
+    TTE_ASSIGN_OR_RETURN(pkl, zip.Read(*e));
+    entry = e->name;
+  }
+  TTE_ASSIGN_OR_RETURN(pickle::PyPtr root, pickle::Load(pkl, label + ":" + entry));
+  pkl = {};
   return ModelFromPickle(*root, label);
 }
 

@@ -48,18 +48,25 @@ Status BatchWorkers::CheckGuards() const {
   return Status::Ok();
 }
 
-void BatchWorkers::Run(const int8_t* pixels, size_t sample_bytes, const int* labels, int n, size_t loss_end,
-                       size_t grad_end, float* losses, int* predictions) {
+Status BatchWorkers::Run(const Fetch& fetch, int n, size_t loss_end, size_t grad_end, int* labels, float* losses,
+                         int* predictions) {
   std::fill(sum_.begin(), sum_.end(), 0.0f);
   std::mutex mu;
   std::condition_variable turn_cv;
   int turn = 0;  // the next sample whose gradient is added
+  Status error;  // the first fetch error; every worker stops
   const int T = threads();
   const int classes = prog_->train.num_classes;
   auto work = [&](int t) {
     Executor* e = t == 0 ? main_ : workers_[static_cast<size_t>(t - 1)].get();
     for (int s = t; s < n; s += T) {
-      std::memcpy(e->input(), pixels + static_cast<size_t>(s) * sample_bytes, sample_bytes);
+      Status st = fetch(s, e->input(), &labels[s]);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (error.ok()) error = st;
+        turn_cv.notify_all();
+        return;
+      }
       e->RunOps(0, loss_end, labels[s]);
       losses[s] = e->last_loss();
       e->RunOps(loss_end, grad_end, labels[s]);
@@ -69,7 +76,8 @@ void BatchWorkers::Run(const int8_t* pixels, size_t sample_bytes, const int* lab
         if (lg[c] > lg[best]) best = c;
       predictions[s] = best;
       std::unique_lock<std::mutex> lock(mu);
-      turn_cv.wait(lock, [&] { return turn == s; });
+      turn_cv.wait(lock, [&] { return turn == s || !error.ok(); });
+      if (!error.ok()) return;
       float* acc = sum_.data();
       for (const auto& [id, count] : grads_) {
         float* g = reinterpret_cast<float*>(e->Data(id));
@@ -85,11 +93,13 @@ void BatchWorkers::Run(const int8_t* pixels, size_t sample_bytes, const int* lab
   for (int t = 1; t < T && t < n; ++t) pool.emplace_back(work, t);
   work(0);
   for (auto& th : pool) th.join();
+  if (!error.ok()) return error;
   const float* acc = sum_.data();
   for (const auto& [id, count] : grads_) {
     std::memcpy(main_->Data(id), acc, static_cast<size_t>(count) * sizeof(float));
     acc += count;
   }
+  return Status::Ok();
 }
 
 }  // namespace tte

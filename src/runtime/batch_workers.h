@@ -8,10 +8,13 @@
 // batch the accumulator is the sum one thread would have built, element for element, whatever T is; it is
 // copied into the first executor's buffers and the caller runs the update ops there, then the state is copied
 // to the other workers. Losses and predictions come back per sample, so the caller's bookkeeping (divergence
-// rule, metrics) sees them in sample order too.
+// rule, metrics) sees them in sample order too. Each worker fetches its samples straight into its executor's
+// input (the caller's prefetch ring), so a batch never exists as a whole in memory (64 samples of 128x128x3 would
+// be 3 MB).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,11 +30,14 @@ class BatchWorkers {
   static Result<std::unique_ptr<BatchWorkers>> Create(const Program* prog, int64_t arena_bytes,
                                                       const ExecutorOptions& options, Executor* main, int threads);
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
-  // Runs ops [0, grad_end) for samples [0, n) (pixels: n samples of `sample_bytes`), leaves the summed gradient
-  // in main's gradient buffers; losses[s] and predictions[s] per sample. main's gradient buffers must be zero
-  // (as after an update) and the other workers' state equal to main's (SyncState).
-  void Run(const int8_t* pixels, size_t sample_bytes, const int* labels, int n, size_t loss_end, size_t grad_end,
-           float* losses, int* predictions);
+  // fetch(s, input, &label) writes sample s into an executor's input and gives its label; it is called from
+  // the worker threads, for s in any order, each s once.
+  using Fetch = std::function<Status(int s, int8_t* input, int* label)>;
+  // Runs ops [0, grad_end) for samples [0, n), leaves the summed gradient in main's gradient buffers;
+  // labels[s], losses[s] and predictions[s] per sample. main's gradient buffers must be zero (as after an
+  // update) and the other workers' state equal to main's (SyncState). A fetch error stops every worker and is
+  // returned (the gradient buffers are then undefined).
+  Status Run(const Fetch& fetch, int n, size_t loss_end, size_t grad_end, int* labels, float* losses, int* predictions);
   // After main's state changed (an update): copies it to every worker.
   void SyncState();
   Status CheckGuards() const;

@@ -59,11 +59,13 @@ class Prefetcher {
     *label = s.label;
     return Status::Ok();
   }
-  // Sample k has been consumed: its slot may be refilled.
+  // Sample k has been consumed: its slot may be refilled once every sample before it has been consumed too
+  // (batch workers release theirs in any order).
   void Release(size_t k) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      consumed_ = k + 1;
+      released_[k % kSlots] = true;
+      while (released_[consumed_ % kSlots]) released_[consumed_++ % kSlots] = false;
     }
     cv_.notify_all();
   }
@@ -105,6 +107,7 @@ class Prefetcher {
   std::mutex mu_;
   std::condition_variable cv_;
   size_t produced_ = 0, consumed_ = 0;
+  bool released_[kSlots] = {};  // samples consumed_ .. consumed_ + kSlots - 1 released (by slot)
   bool stop_ = false;
   Status error_;
   std::thread thread_;
@@ -277,13 +280,11 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
                            ": " + why + ": lower --lr (docs/training.md, divergence)");
   };
   std::unique_ptr<BatchWorkers> workers;
-  std::vector<int8_t> batch_pixels;
   std::vector<int> batch_labels, batch_preds;
   std::vector<float> batch_losses;
   if (deferred && B > 1 && config_.threads > 1) {
     TTE_ASSIGN_OR_RETURN(workers, BatchWorkers::Create(&P, arena_bytes_, exec_options_, exec_.get(),
                                                        std::min(config_.threads, B)));
-    batch_pixels.resize(static_cast<size_t>(B) * format_.bytes());
     batch_labels.resize(static_cast<size_t>(B));
     batch_preds.resize(static_cast<size_t>(B));
     batch_losses.resize(static_cast<size_t>(B));
@@ -326,15 +327,17 @@ Status Trainer::Train(const Dataset& train, const Dataset* eval, const std::func
     // sees the samples in order, as the one-thread loop.
     for (size_t k0 = 0; workers && k0 < order.size(); k0 += static_cast<size_t>(B)) {
       exec_->SetLearningRate(static_cast<float>(LearningRate(update, per_epoch)));
-      for (int s = 0; s < B; ++s) {
+      // Each worker takes its samples from the prefetch ring straight into its executor's input.
+      auto fetch = [&](int s, int8_t* input, int* label) -> Status {
         const int8_t* px = nullptr;
-        TTE_RETURN_IF_ERROR(pf.Get(k0 + static_cast<size_t>(s), &px, &batch_labels[static_cast<size_t>(s)]));
-        std::memcpy(batch_pixels.data() + static_cast<size_t>(s) * format_.bytes(), px, format_.bytes());
+        TTE_RETURN_IF_ERROR(pf.Get(k0 + static_cast<size_t>(s), &px, label));
+        std::memcpy(input, px, format_.bytes());
         pf.Release(k0 + static_cast<size_t>(s));
-      }
+        return Status::Ok();
+      };
       auto c0 = Clock::now();
-      workers->Run(batch_pixels.data(), format_.bytes(), batch_labels.data(), B, loss_end_, update_begin,
-                   batch_losses.data(), batch_preds.data());
+      TTE_RETURN_IF_ERROR(workers->Run(fetch, B, loss_end_, update_begin, batch_labels.data(), batch_losses.data(),
+                                       batch_preds.data()));
       for (size_t s = 0; s < static_cast<size_t>(B); ++s)
         TTE_RETURN_IF_ERROR(account(batch_losses[s], batch_preds[s], batch_labels[s]));
       exec_->RunOps(update_begin, n_ops, 0);

@@ -7,12 +7,14 @@
 #include <stb/stb_image_write.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "data/fashion_mnist.h"
+#include "data/idx.h"
 #include "data/image.h"
 #include "support/test_support.h"
 
@@ -165,6 +167,75 @@ TEST(FashionMnist, DebianPackageTestSplit) {
   int count[5] = {};
   for (size_t i = 0; i < (*ds)->size(); ++i) ++count[(*ds)->label(i)];
   for (int c : count) EXPECT_EQ(c, 1000);
+}
+
+// The streamed loader (sample_store.h) gives the samples of the IDX files decoded whole, as tte read them
+// before: the same images of the same classes in the same order, with and without augmentation; and
+// raw (uncompressed) files give what their .gz give.
+void ExpectSamplesOfWholeFile(const std::string& dir, const std::string& prefix, const DatasetSpec& spec,
+                              const std::vector<int>& classes, size_t expected_size) {
+  auto images = ReadIdxImages(dir + "/" + prefix + "-images-idx3-ubyte.gz");
+  auto labels = ReadIdxLabels(dir + "/" + prefix + "-labels-idx1-ubyte.gz");
+  ASSERT_TRUE(images.ok() && labels.ok());
+  std::vector<size_t> rows;  // the selection, as the whole-file loader made it
+  std::vector<int> remapped;
+  for (size_t i = 0; i < labels->size(); ++i)
+    for (size_t k = 0; k < classes.size(); ++k)
+      if ((*labels)[i] == classes[k]) {
+        rows.push_back(i);
+        remapped.push_back(static_cast<int>(k));
+      }
+  rows.erase(rows.begin(), rows.begin() + spec.skip);
+  remapped.erase(remapped.begin(), remapped.begin() + spec.skip);
+  auto ds = OpenDataset(spec);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  ASSERT_EQ((*ds)->size(), expected_size);
+  auto aug = Augmenter::Create(AugmentConfig());
+  ASSERT_TRUE(aug.ok());
+  const SampleFormat f = SampleFormat::Rgb(40);
+  const size_t item = size_t(images->rows) * images->cols;
+  std::vector<int8_t> want(f.bytes()), got(f.bytes());
+  for (size_t i = 0; i < (*ds)->size(); ++i) {
+    ASSERT_EQ((*ds)->label(i), remapped[i]) << i;
+    Image img(images->cols, images->rows, 1);
+    std::memcpy(img.pixels.data(), images->pixels.data() + rows[i] * item, item);
+    const Augmenter* augmented = &*aug;
+    for (const Augmenter* a : {static_cast<const Augmenter*>(nullptr), augmented}) {
+      ASSERT_TRUE(TransformToInt8(img, f, a, SampleSeed(3, 1, i), EvalTransform::kResize, want.data()).ok());
+      ASSERT_TRUE((*ds)->Load(i, f, a, SampleSeed(3, 1, i), got.data()).ok());
+      ASSERT_TRUE(got == want) << "sample " << i << (a ? " augmented" : "");
+    }
+  }
+}
+
+TEST(FashionMnist, StreamedSamplesEqualTheWholeFile) {
+  DatasetSpec spec = FakeFmnistSpec("fmnist_stream");
+  spec.classes = "1,0";
+  spec.skip = 1;
+  ExpectSamplesOfWholeFile(spec.path, "t10k", spec, {1, 0}, 3);  // images 0, 1, 10, 11 minus the first
+  // The same files uncompressed, in another directory: the same samples.
+  const std::string raw = testing::TempDir("fmnist_stream_raw");
+  for (const char* stem : {"/t10k-images-idx3-ubyte", "/t10k-labels-idx1-ubyte"}) {
+    auto b = ReadMaybeGzip(spec.path + stem + ".gz");
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE(WriteFileAtomic(raw + stem, *b).ok());
+  }
+  DatasetSpec raw_spec = spec;
+  raw_spec.path = raw;
+  auto a = OpenDataset(spec), b = OpenDataset(raw_spec);
+  ASSERT_TRUE(a.ok() && b.ok()) << b.status().ToString();
+  ASSERT_EQ((*a)->size(), (*b)->size());
+  for (size_t i = 0; i < (*a)->size(); ++i) EXPECT_EQ(LoadOne(**a, i, 20), LoadOne(**b, i, 20)) << i;
+
+  if (!FileExists(std::string(kFashionMnistDefaultDir) + "/t10k-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "SKIPPED (the Debian part): Debian's dataset-fashion-mnist is not installed";
+  DatasetSpec debian;
+  debian.kind = "fmnist";
+  debian.split = "test";
+  debian.classes = "9,5,0";
+  debian.skip = 40;
+  debian.max_samples = 200;
+  ExpectSamplesOfWholeFile(kFashionMnistDefaultDir, "t10k", debian, {9, 5, 0}, 200);
 }
 
 void WritePng(const std::string& path, int w, int h, int comp, uint8_t base) {

@@ -1,6 +1,7 @@
 // IDX reader tests: valid raw and gzip files, and every kind of bad input (bad magic, short header,
-// truncated or extra payload, truncated and corrupt gzip, missing file). Fixtures are written to a
-// temp dir at test time.
+// truncated or extra payload, truncated and corrupt gzip, missing file); the streamed reader
+// (StreamIdxImages) gives the whole reader's pixels and, for every bad input, its message. Fixtures
+// are written to a temp dir at test time.
 #include "data/idx.h"
 
 #include <gtest/gtest.h>
@@ -167,6 +168,110 @@ TEST(Idx, DecompressionLimitIsEnforced) {
   auto r = ReadMaybeGzip(dir + "/big.gz", 4999);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exceeds"), std::string::npos);
+}
+
+// StreamIdxImages's result as ReadIdxImages's: the pixels concatenated (pieces checked to arrive in order).
+Result<IdxImages> StreamWhole(const std::string& path) {
+  IdxImages im;
+  int64_t last = -1;
+  size_t in_image = 0;
+  Status order;
+  Status st = StreamIdxImages(
+      path,
+      [&](const IdxImages& h) {
+        im = h;
+        return Status::Ok();
+      },
+      [&](int64_t image, const uint8_t* p, size_t n) {
+        const size_t item = size_t(im.rows) * im.cols;
+        if (image != last) {
+          if (image != last + 1 || (last >= 0 && in_image != item)) order = Internal("pieces out of order");
+          last = image;
+          in_image = 0;
+        }
+        in_image += n;
+        im.pixels.insert(im.pixels.end(), p, p + n);
+        return Status::Ok();
+      });
+  if (!st.ok()) return st;
+  if (!order.ok()) return order;
+  return im;
+}
+
+void ExpectStreamMatchesWhole(const std::string& path) {
+  auto whole = ReadIdxImages(path);
+  auto streamed = StreamWhole(path);
+  ASSERT_EQ(whole.ok(), streamed.ok()) << path << ": " << whole.status().ToString() << " vs "
+                                       << streamed.status().ToString();
+  if (!whole.ok()) {
+    EXPECT_EQ(streamed.status().message(), whole.status().message()) << path;
+    EXPECT_EQ(streamed.status().code(), whole.status().code()) << path;
+    return;
+  }
+  EXPECT_EQ(streamed->count, whole->count);
+  EXPECT_EQ(streamed->rows, whole->rows);
+  EXPECT_EQ(streamed->cols, whole->cols);
+  EXPECT_TRUE(streamed->pixels == whole->pixels) << path;
+}
+
+TEST(IdxStream, SamePixelsAndMessagesAsTheWholeReader) {
+  const std::string dir = testing::TempDir("idx_stream");
+  // Larger than the 64 KiB pieces, so images straddle them (images of 300 x 301 bytes).
+  const auto big = ImagesBytes(3, 300, 301, 3 * 300 * 301);
+  WriteRaw(dir + "/big", big);
+  WriteGz(dir + "/big.gz", big);
+  std::vector<std::string> files = {dir + "/big", dir + "/big.gz"};
+  // Every bad input of the tests above, raw and compressed.
+  auto add = [&](const std::string& name, const std::vector<uint8_t>& b) {
+    WriteRaw(dir + "/" + name, b);
+    WriteGz(dir + "/" + name + ".gz", b);
+    files.push_back(dir + "/" + name);
+    files.push_back(dir + "/" + name + ".gz");
+  };
+  add("count", ImagesBytes(4, 2, 2, 12));
+  add("extra", ImagesBytes(2, 2, 2, 9));
+  auto magic = ImagesBytes(1, 2, 2, 4);
+  magic[3] = 0x01;
+  add("magic", magic);
+  add("rows0", ImagesBytes(1, 0, 2, 0));
+  add("labels", LabelsBytes(3, 3));
+  const auto img = ImagesBytes(2, 3, 3, 18);
+  for (size_t len = 0; len < img.size(); len += 3)
+    add("cut" + std::to_string(len), std::vector<uint8_t>(img.begin(), img.begin() + static_cast<std::ptrdiff_t>(len)));
+  auto gz = ReadFile(dir + "/big.gz");
+  ASSERT_TRUE(gz.ok());
+  WriteRaw(dir + "/halfgz", std::vector<uint8_t>(gz->begin(), gz->begin() + static_cast<std::ptrdiff_t>(gz->size() / 2)));
+  WriteRaw(dir + "/tailgz", std::vector<uint8_t>(gz->begin(), gz->end() - 4));
+  std::vector<uint8_t> crc = *gz;
+  crc[crc.size() - 6] ^= 0xFF;
+  WriteRaw(dir + "/crcgz", crc);
+  std::vector<uint8_t> two = *gz;  // two members and trailing junk: one stream, as gunzip reads it
+  two.insert(two.end(), gz->begin(), gz->end());
+  two.push_back(0);
+  WriteRaw(dir + "/twogz", two);
+  for (const char* name : {"/halfgz", "/tailgz", "/crcgz", "/twogz", "/absent.gz"}) files.push_back(dir + name);
+  files.push_back(dir);  // a directory
+  for (const std::string& f : files) ExpectStreamMatchesWhole(f);
+}
+
+TEST(IdxStream, DecompressionLimitAndSinkErrors) {
+  const std::string dir = testing::TempDir("idx_stream_limit");
+  WriteGz(dir + "/big.gz", std::vector<uint8_t>(100000, 0));
+  WriteRaw(dir + "/big", std::vector<uint8_t>(100000, 0));
+  for (const char* name : {"/big.gz", "/big"}) {
+    size_t total = 0;
+    auto count = [&](const uint8_t*, size_t n) {
+      total += n;
+      return Status::Ok();
+    };
+    EXPECT_TRUE(StreamMaybeGzip(dir + name, count, 100000).ok());
+    EXPECT_EQ(total, 100000u);
+    Status st = StreamMaybeGzip(dir + name, count, 99999);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.message(), ReadMaybeGzip(dir + name, 99999).status().message());
+    st = StreamMaybeGzip(dir + name, [](const uint8_t*, size_t) { return DataLoss("sink full"); });
+    EXPECT_EQ(st.message(), "sink full");
+  }
 }
 
 }  // namespace
