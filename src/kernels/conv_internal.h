@@ -1,11 +1,13 @@
 /*
  * conv_internal.h - internals shared by the kernel files (not part of the kernel API): the
  * requantization of one int32 accumulator in both modes (TTE_REQUANT_FP32 / TTE_REQUANT_TFLITE),
- * TFLite's MultiplyByQuantizedMultiplier inline, mask bits, and the entry of the pointwise forward fast
- * path (conv_fwd_pw.c) that conv_fwd.c dispatches to.
+ * TFLite's MultiplyByQuantizedMultiplier inline, mask bits, the Cortex-M DSP instructions of the fast
+ * paths (with their C emulation for the host tests), and the entry of the pointwise forward fast path
+ * (conv_fwd_pw.c) that conv_fwd.c dispatches to.
  *
- * Every forward path of every kernel requantizes through tte_rq_fp32 / tte_rq_tflite, so all paths
- * share one definition of the arithmetic. The fast paths take the mode as a compile-time constant
+ * Every forward path of every kernel requantizes through tte_rq_fp32 / tte_rq_tflite, or on DSP cores
+ * through tte_rq_fp32_fast / conv_fwd_pw.c's pw_rq, which are proven equal to tte_rq_fp32 where they are
+ * used (finite bias and scale) and tested against it. The fast paths take the mode as a compile-time constant
  * (TTE_SPECIALIZE bodies instantiated per mode), so no per-pixel branch on the mode remains.
  */
 #ifndef TTE_CONV_INTERNAL_H_
