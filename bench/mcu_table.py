@@ -124,6 +124,23 @@ def mi(v):
     return f"{v / 1e6:.1f} M"
 
 
+GENERATED = ("Patch-based forward", "Where the instructions go", "What `tte codegen` generates", "Commands")
+
+
+def hand_written_sections(path):
+    """The `## ` sections of the existing file that this script does not generate (e.g. other cores, the training
+    library), kept in their order before `## Commands`."""
+    if not os.path.exists(path):
+        return []
+    parts = open(path).read().split("\n## ")[1:]
+    out = []
+    for part in parts:
+        title, _, body = part.partition("\n")
+        if not title.startswith(GENERATED):
+            out.append((title, "\n" + body.rstrip("\n") + "\n"))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tte", default=os.path.join(ROOT, "build", "tte"))
@@ -160,8 +177,10 @@ def main():
       "like `add`. The paper's figures are measured latencies on an STM32F746 at 216 MHz (PEERS.md section 1, "
       "Fig. 10: MbV2-w0.35 373 ms = 81 M cycles, Proxyless-w0.3 443 ms = 96 M cycles, MCUNet-5FPS 546 ms = "
       "118 M cycles), with TinyEngine's hand-optimized kernels. Ours are the portable C99 kernels of `src/kernels/` "
-      "(register-blocked loops; SMLABB/SMLABT on packed weight pairs where the DSP extension exists), bit-identical "
-      "to the plain reference loops kept in `tests/kernels/portable_paths_test.cc`.\n")
+      "(register-blocked loops; where the DSP extension exists, SMLAD on int16 pairs for the pointwise and 3x3 "
+      "depthwise convs and a VCVTR / QADD / SSAT requantization; instructions per MAC of every layer in "
+      "[docs/kernel-speed.md](kernel-speed.md)), bit-identical to the plain reference loops kept in "
+      "`tests/kernels/portable_paths_test.cc`.\n")
     w("| configuration | patches | planned peak SRAM | link RAM (of 256 KB) | flash (without samples) | "
       "instructions / step (first; steady) | paper, cycles / step | stack / heap high water | MCU = host |")
     w("|---|---|---|---|---|---|---|---|---|")
@@ -228,6 +247,8 @@ def main():
           "schemes is small because only the last blocks get gradients, which is the paper's point.\n")
     w("## What `tte codegen` generates\n")
     w(example(args.tte, rows[2][0] if len(rows) > 2 else rows[0][0]))
+    for title, body in hand_written_sections(args.out):
+        w(f"\n## {title}{body}")
     w("\n## Commands\n")
     w("```")
     for _, _, ac, _, oc in rows:

@@ -18,6 +18,7 @@
 #include "cli/cmd_codegen.h"
 #include "cli/commands.h"
 #include "codegen/firmware_run.h"
+#include "compiler/kernel_args.h"
 #include "core/byte_size.h"
 #include "runtime/replay.h"
 
@@ -37,6 +38,7 @@ struct McuRunCmd {
 // Instructions of one training step by op (a profile build: mcu_mark() before every op; firmware_run.h).
 struct OpProfile {
   std::vector<int64_t> insns;                           // by op
+  nlohmann::json ops = nlohmann::json::array();         // by op, with its work (OpWork)
   std::vector<std::pair<std::string, int64_t>> kinds;  // by op kind, descending
   int64_t forward = 0, backward = 0, total = 0;
 };
@@ -53,6 +55,38 @@ std::string OpKind(const Program& P, const Op& op) {
     if (op.in_place) k += " (in place)";
   }
   return k;
+}
+
+// The work of op i for instructions-per-unit tables (bench/kernel_speed.py): the multiply-accumulates of conv
+// ops (forward over the op's output window; the input gradient and weight gradient over the whole tensors, the
+// latter for the trainable rows only), the elements of every op (its first output, else its first input), and
+// the conv geometry. Zeros where the op has no such thing.
+nlohmann::json OpWork(const Program& P, size_t i, int64_t insns) {
+  const Op& op = P.ops[i];
+  nlohmann::json j = {{"op", i}, {"code", OpCodeName(op.code)}, {"kind", OpKind(P, op)}, {"insns", insns},
+                      {"phase", op.phase == Phase::kForward ? "forward" : "backward"}};
+  const int t = !op.outs.empty() && op.outs[0] >= 0 ? op.outs[0] : !op.ins.empty() ? op.ins[0] : -1;
+  j["elements"] = t >= 0 ? P.tensors[static_cast<size_t>(t)].numel() : 0;
+  int64_t macs = 0;
+  if (op.conv >= 0 && (op.code == OpCode::kConv || op.code == OpCode::kConvBackwardInput ||
+                       op.code == OpCode::kConvWeightGrad)) {
+    auto a = KernelArgsOf(P, i);
+    if (a.ok()) {
+      const tte_conv_params& c = a->conv;
+      const int64_t kk = static_cast<int64_t>(c.kh) * c.kw, ipg = c.cin / c.groups;
+      const int64_t out = static_cast<int64_t>(c.out.h) * c.out.w;
+      if (op.code == OpCode::kConvWeightGrad)
+        macs = (c.depthwise ? a->n : c.groups == 1 ? static_cast<int64_t>(c.cout) * a->n : c.cout * ipg) * kk * out;
+      else
+        macs = c.cout * out * ipg * kk;
+      j["layer"] = P.convs[static_cast<size_t>(op.conv)].name;
+      j["conv"] = {{"cin", c.cin}, {"cout", c.cout}, {"groups", c.groups}, {"kh", c.kh}, {"kw", c.kw},
+                   {"sh", c.sh}, {"sw", c.sw}, {"in_h", c.in_h}, {"in_w", c.in_w}, {"out_h", c.out.h},
+                   {"out_w", c.out.w}, {"trained_rows", a->n}};
+    }
+  }
+  j["macs"] = macs;
+  return j;
 }
 
 // Builds and runs the profile variant of the project (one step on the first sample) in `dir`.
@@ -75,6 +109,7 @@ Result<OpProfile> ProfileOps(const Program& P, const MemoryPlan& plan, codegen::
   for (size_t i = 0; i < n; ++i) {
     const int64_t v = r.mark_deltas[i + 2];
     p.insns.push_back(v);
+    p.ops.push_back(OpWork(P, i, v));
     kinds[OpKind(P, P.ops[i])] += v;
     (P.ops[i].phase == Phase::kForward ? p.forward : p.backward) += v;
     p.total += v;
@@ -289,7 +324,8 @@ int RunMcu(const McuRunCmd& o) {
       nlohmann::json kinds = nlohmann::json::object();
       for (const auto& [k, v] : profile->kinds) kinds[k] = v;
       j["profile"] = {{"forward", profile->forward}, {"loss_backward", profile->backward},
-                      {"total", profile->total}, {"by_kind", kinds}, {"by_op", profile->insns}};
+                      {"total", profile->total}, {"by_kind", kinds}, {"by_op", profile->insns},
+                      {"ops", profile->ops}};
     }
     j["note"] = "instruction counts are not cycles";
     std::printf("%s\n", j.dump(2).c_str());

@@ -74,6 +74,16 @@ TTE_HOT static void bwd_input_generic(const tte_conv_params* p, const float* g, 
 #define TTE_BWD_OC 64
 #define TTE_BWD_PT 64
 
+/* Declares float a, b, c, d = p[0..3]. On Cortex-M cores with an FPU, one VLDMIA into the four consecutive
+ * registers from S<r> (GCC issues four VLDR otherwise; the values are the same). */
+#if defined(__ARM_FP) && defined(__thumb2__) && defined(__GNUC__) && !defined(TTE_NO_ASM)
+#define TTE_VLD4(a, b, c, d, p, r0, r1, r2, r3)                                                              \
+  register float a __asm__(r0), b __asm__(r1), c __asm__(r2), d __asm__(r3);                                 \
+  __asm__("vldmia %4, {%0, %1, %2, %3}" : "=t"(a), "=t"(b), "=t"(c), "=t"(d) : "r"(p), "m"(*(const float(*)[4])(p)))
+#else
+#define TTE_VLD4(a, b, c, d, p, r0, r1, r2, r3) const float a = (p)[0], b = (p)[1], c = (p)[2], d = (p)[3]
+#endif
+
 TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g, float* dx, int32_t accumulate) {
   const int32_t hw = p->in_h * p->in_w, cin = p->cin, cout = p->cout;
   float wf[TTE_BWD_OC][4];
@@ -87,8 +97,18 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
         for (int32_t t = 0; t < nt; ++t) acc[u][t] = 0.0f;
       for (int32_t o0 = 0; o0 < cout; o0 += TTE_BWD_OC) {
         const int32_t no = cout - o0 < TTE_BWD_OC ? cout - o0 : TTE_BWD_OC;
-        for (int32_t o = 0; o < no; ++o)
-          for (int32_t u = 0; u < 4; ++u) wf[o][u] = (float)*tte_weight_row(&p->w, o0 + o, ic[u], ic[u], 1, 0, cin);
+        if (p->w.slot) {
+          for (int32_t o = 0; o < no; ++o)
+            for (int32_t u = 0; u < 4; ++u) wf[o][u] = (float)*tte_weight_row(&p->w, o0 + o, ic[u], ic[u], 1, 0, cin);
+        } else { /* plain OIHW: W(o, i) = frozen[o * cin + i] */
+          const int8_t* wr = p->w.frozen + (size_t)o0 * (size_t)cin;
+          for (int32_t o = 0; o < no; ++o, wr += cin) {
+            wf[o][0] = (float)wr[ic[0]];
+            wf[o][1] = (float)wr[ic[1]];
+            wf[o][2] = (float)wr[ic[2]];
+            wf[o][3] = (float)wr[ic[3]];
+          }
+        }
         const float* gb = g + (size_t)o0 * (size_t)hw + (size_t)p0;
         int32_t t = 0;
         for (; t + 4 <= nt; t += 4) {
@@ -98,8 +118,8 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
           float a30 = acc[3][t], a31 = acc[3][t + 1], a32 = acc[3][t + 2], a33 = acc[3][t + 3];
           const float* go = gb + t;
           for (int32_t o = 0; o < no; ++o) {
-            const float g0 = go[0], g1 = go[1], g2 = go[2], g3 = go[3];
-            const float w0 = wf[o][0], w1 = wf[o][1], w2 = wf[o][2], w3 = wf[o][3];
+            TTE_VLD4(g0, g1, g2, g3, go, "s24", "s25", "s26", "s27");
+            TTE_VLD4(w0, w1, w2, w3, wf[o], "s28", "s29", "s30", "s31");
             a00 += w0 * g0; a01 += w0 * g1; a02 += w0 * g2; a03 += w0 * g3;
             a10 += w1 * g0; a11 += w1 * g1; a12 += w1 * g2; a13 += w1 * g3;
             a20 += w2 * g0; a21 += w2 * g1; a22 += w2 * g2; a23 += w2 * g3;
@@ -147,21 +167,22 @@ TTE_HOT static void bwd_input_pointwise(const tte_conv_params* p, const float* g
  * then kw ascending, from +0.0f, where the taps of the generic loop read the same g values in the same
  * order and the others read 0. A zero tap adds w * 0 = +-0 to a sum that is never -0 (it starts at +0 and
  * IEEE addition under round-to-nearest only gives -0 from two -0 operands), so the sum equals the one that
- * skips the tap, bit for bit. */
+ * skips the tap, bit for bit; so kernel rows that read no gradient row (all zeros: out of range, or between
+ * the rows of a stride) are skipped altogether. */
 #define TTE_DW_BAND 384 /* floats (1.5 KB of stack): KH rows of in_w + KW - 1 */
 
 TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const float* gc, float* dxc, int32_t accumulate,
                                 float* band, const int32_t KH, const int32_t KW, const int32_t SH, const int32_t SW) {
   const int32_t h = p->in_h, w = p->in_w, oh = p->out.h, ow = p->out.w, a = KW - 1 - p->pad_l, bw = w + KW - 1;
   for (int32_t y = 0; y < h; ++y) {
+    int32_t live[64]; /* (KH <= 64) the kernel rows that read a gradient row (the others are all zeros: skipped) */
+    int32_t nlive = 0;
     for (int32_t kh = 0; kh < KH; ++kh) {
       float* b = band + (size_t)kh * (size_t)bw;
       const int32_t ny = y + p->pad_t - kh;
       const int32_t ho = ny >= 0 && ny % SH == 0 ? ny / SH : -1;
-      if (ho < 0 || ho >= oh) {
-        for (int32_t c = 0; c < bw; ++c) b[c] = 0.0f;
-        continue;
-      }
+      if (ho < 0 || ho >= oh) continue;
+      live[nlive++] = kh;
       const float* gr = gc + (size_t)ho * (size_t)ow;
       for (int32_t c = 0; c < bw; ++c) {
         const int32_t nx = c - a;
@@ -172,7 +193,8 @@ TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const
     int32_t x = 0;
     for (; x + 4 <= w; x += 4) {
       float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-      for (int32_t kh = 0; kh < KH; ++kh) {
+      for (int32_t l = 0; l < nlive; ++l) {
+        const int32_t kh = live[l];
         const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + KW - 1);
         const float* wr = wf + kh * KW;
         TTE_UNROLL
@@ -198,7 +220,8 @@ TTE_SPECIALIZE void bwd_dw_band(const tte_conv_params* p, const float* wf, const
     }
     for (; x < w; ++x) {
       float acc = 0.0f;
-      for (int32_t kh = 0; kh < KH; ++kh) {
+      for (int32_t l = 0; l < nlive; ++l) {
+        const int32_t kh = live[l];
         const float* b = band + (size_t)kh * (size_t)bw + (size_t)(x + KW - 1);
         for (int32_t kw = 0; kw < KW; ++kw) acc += wf[kh * KW + kw] * b[-kw];
       }
@@ -308,21 +331,65 @@ static void emit(float v, int32_t idx, int32_t o, float* dw, const tte_sgd* opt,
     dw[idx] += v;
 }
 
-TTE_HOT TTE_OUTLINE static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g, float* dw,
-                                  const tte_sgd* opt, const tte_conv_train* t) {
-  const int32_t hw = p->in_h * p->in_w;
-  float acc[TTE_BWD_TILE];
-  for (int32_t o = 0; o < p->cout; ++o) {
-    const float* go = g + (size_t)o * (size_t)hw;
-    for (int32_t j0 = 0; j0 < n; j0 += TTE_BWD_TILE) {
-      const int32_t nj = n - j0 < TTE_BWD_TILE ? n - j0 : TTE_BWD_TILE;
-      for (int32_t j = 0; j < nj; ++j) acc[j] = 0.0f;
-      for (int32_t q = 0; q < hw; ++q) {
-        const float gv = go[q];
-        const int8_t* xq = xs + (size_t)j0 * (size_t)hw + (size_t)q;
-        for (int32_t j = 0; j < nj; ++j) acc[j] += gv * (float)((int32_t)xq[(size_t)j * (size_t)hw] - p->x_zero);
+/* Pointwise weight gradient, dW(o, j) = sum_q g[o][q] * (float)(xs[j][q] - x_zero), q ascending from +0.0f,
+ * emitted o ascending, then j ascending (the update order of the fused SGD: its stochastic rounding draws in that
+ * order). Four output channels times four rows of fp32 accumulators stay in registers over q (each element still
+ * sums q ascending); the n results of the four channels wait in a stack tile and are emitted channel by channel.
+ * Missing channels / rows of the last block (cout % 4, n % 4) are computed on duplicates and not kept. Up to
+ * TTE_WG_MAXN rows (more: one channel at a time, j in tiles, as plainly as the specification). */
+#define TTE_WG_MAXN 64
+
+TTE_HOT TTE_OUTLINE static void weight_grad_pointwise(const tte_conv_params* p, int32_t n, const int8_t* xs, const float* g,
+                                                      float* dw, const tte_sgd* opt, const tte_conv_train* t) {
+  const int32_t hw = p->in_h * p->in_w, zx = p->x_zero, cout = p->cout;
+  if (n <= TTE_WG_MAXN) {
+    float res[4][TTE_WG_MAXN];
+    for (int32_t o = 0; o < cout; o += 4) {
+      const int32_t no = cout - o < 4 ? cout - o : 4;
+      const float* g0 = g + (size_t)o * (size_t)hw;
+      const float* g1 = g + (size_t)(no > 1 ? o + 1 : o) * (size_t)hw;
+      const float* g2 = g + (size_t)(no > 2 ? o + 2 : o) * (size_t)hw;
+      const float* g3 = g + (size_t)(no > 3 ? o + 3 : o) * (size_t)hw;
+      for (int32_t j = 0; j < n; j += 4) {
+        const int8_t* x0 = xs + (size_t)j * (size_t)hw;
+        const int8_t* x1 = xs + (size_t)(j + 1 < n ? j + 1 : j) * (size_t)hw;
+        const int8_t* x2 = xs + (size_t)(j + 2 < n ? j + 2 : j) * (size_t)hw;
+        const int8_t* x3 = xs + (size_t)(j + 3 < n ? j + 3 : j) * (size_t)hw;
+        float a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a03 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f;
+        float a20 = 0.0f, a21 = 0.0f, a22 = 0.0f, a23 = 0.0f, a30 = 0.0f, a31 = 0.0f, a32 = 0.0f, a33 = 0.0f;
+        for (int32_t q = 0; q < hw; ++q) {
+          const float v0 = (float)((int32_t)x0[q] - zx), v1 = (float)((int32_t)x1[q] - zx);
+          const float v2 = (float)((int32_t)x2[q] - zx), v3 = (float)((int32_t)x3[q] - zx);
+          const float h0 = g0[q], h1 = g1[q], h2 = g2[q], h3 = g3[q];
+          a00 += h0 * v0; a01 += h0 * v1; a02 += h0 * v2; a03 += h0 * v3;
+          a10 += h1 * v0; a11 += h1 * v1; a12 += h1 * v2; a13 += h1 * v3;
+          a20 += h2 * v0; a21 += h2 * v1; a22 += h2 * v2; a23 += h2 * v3;
+          a30 += h3 * v0; a31 += h3 * v1; a32 += h3 * v2; a33 += h3 * v3;
+        }
+        res[0][j] = a00; res[1][j] = a10; res[2][j] = a20; res[3][j] = a30;
+        if (j + 1 < n) { res[0][j + 1] = a01; res[1][j + 1] = a11; res[2][j + 1] = a21; res[3][j + 1] = a31; }
+        if (j + 2 < n) { res[0][j + 2] = a02; res[1][j + 2] = a12; res[2][j + 2] = a22; res[3][j + 2] = a32; }
+        if (j + 3 < n) { res[0][j + 3] = a03; res[1][j + 3] = a13; res[2][j + 3] = a23; res[3][j + 3] = a33; }
       }
-      for (int32_t j = 0; j < nj; ++j) emit(acc[j], o * n + j0 + j, o, dw, opt, t);
+      for (int32_t a = 0; a < no; ++a)
+        for (int32_t j = 0; j < n; ++j) emit(res[a][j], (o + a) * n + j, o + a, dw, opt, t);
+    }
+    return;
+  }
+  {
+    float acc[TTE_BWD_TILE];
+    for (int32_t o = 0; o < cout; ++o) {
+      const float* go = g + (size_t)o * (size_t)hw;
+      for (int32_t j0 = 0; j0 < n; j0 += TTE_BWD_TILE) {
+        const int32_t nj = n - j0 < TTE_BWD_TILE ? n - j0 : TTE_BWD_TILE;
+        for (int32_t j = 0; j < nj; ++j) acc[j] = 0.0f;
+        for (int32_t q = 0; q < hw; ++q) {
+          const float gv = go[q];
+          const int8_t* xq = xs + (size_t)j0 * (size_t)hw + (size_t)q;
+          for (int32_t j = 0; j < nj; ++j) acc[j] += gv * (float)((int32_t)xq[(size_t)j * (size_t)hw] - zx);
+        }
+        for (int32_t j = 0; j < nj; ++j) emit(acc[j], o * n + j0 + j, o, dw, opt, t);
+      }
     }
   }
 }

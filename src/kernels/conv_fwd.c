@@ -98,6 +98,7 @@ typedef struct {
   uint8_t* mask;   /* NULL, or bit m0 + oy * y_row + ox */
   size_t m0;
   tte_rq rq;
+  int fast;        /* DSP builds: FP32, full range, finite bias and eff (tte_rq_fp32_fast) */
 } direct_job;
 
 /* The geometry and requant mode of a direct call, compile-time constants in the specialized instantiations
@@ -131,7 +132,11 @@ static int32_t direct_checked(const tte_conv_params* p, const direct_job* j, int
 
 static inline void direct_put_fp32(const direct_job* j, size_t q, int32_t acc) {
   int in_range;
+#if TTE_PW_DSP
+  j->y[q] = j->fast ? tte_rq_fp32_fast(acc, &j->rq, &in_range) : tte_rq_fp32(acc, &j->rq, &in_range);
+#else
   j->y[q] = tte_rq_fp32(acc, &j->rq, &in_range);
+#endif
   if (j->mask) tte_set_mask(j->mask, j->m0 + q, in_range);
 }
 
@@ -159,11 +164,47 @@ TTE_OUTLINE static void direct_put_border(const direct_job* j, size_t q, int32_t
 
 /* n output pixels at y index q.. of one row, every tap inside the buffer: xr0 = the first tap of the first
  * pixel (input channel 0 of the group), next pixels SW further; rows bw apart, channels `plane` apart. */
-TTE_SPECIALIZE void direct_span(const direct_job* j, const int8_t* xr0, size_t bw, size_t plane, int32_t n,
+TTE_SPECIALIZE void direct_span(const direct_job* jp, const int8_t* xr0, size_t bw, size_t plane, int32_t n,
                                 size_t q, TTE_GEO_PARAMS) {
+  const direct_job jl = *jp, *j = &jl; /* a local copy: stores through y cannot alias it (no reloads) */
   (void)SH; /* rows are a step of the caller */
   const size_t row_step = (size_t)DH * bw;
   int32_t c = 0;
+#if TTE_PW_DSP
+  if (KH == 3 && KW == 3 && SW == 1 && DW == 1 && j->ipg == 1) {
+    /* Depthwise 3x3 stride 1 with SMLAD: per kernel row, the words x[c..c+3] and x[c+2..c+5] give the int16
+     * pairs (x0, x2), (x1, x3), (x2, x4), (x3, x5) (SXTB16, SXTB16 ROR 8); pixel d takes (x_d, x_d+2) . (w0, w2)
+     * by SMLAD and x_d+1 * w1 by SMLABB / SMLABT: the same exact integer products, in another order. */
+    int32_t wp[6];
+    for (int32_t kh = 0; kh < 3; ++kh) {
+      wp[2 * kh] = (int32_t)((uint32_t)(uint16_t)(int16_t)j->w[kh * 3] | ((uint32_t)(uint16_t)(int16_t)j->w[kh * 3 + 2] << 16));
+      wp[2 * kh + 1] = j->w[kh * 3 + 1];
+    }
+    for (; c + 4 <= n; c += 4) {
+      int32_t a0 = j->z, a1 = j->z, a2 = j->z, a3 = j->z;
+      const int8_t* xr = xr0 + (size_t)c;
+      TTE_UNROLL
+      for (int32_t kh = 0; kh < 3; ++kh) {
+        const uint32_t A = tte_load4(xr), B = tte_load4(xr + 2);
+        const int32_t sA = tte_sxtb16(A), rA = tte_sxtb16_ror8(A), sB = tte_sxtb16(B), rB = tte_sxtb16_ror8(B);
+        const int32_t w02 = wp[2 * kh], w1 = wp[2 * kh + 1];
+        a0 = tte_smlad(sA, w02, a0);
+        a0 = tte_smlabb(rA, w1, a0);
+        a1 = tte_smlad(rA, w02, a1);
+        a1 = tte_smlabt(w1, sA, a1);
+        a2 = tte_smlad(sB, w02, a2);
+        a2 = tte_smlabb(rB, w1, a2);
+        a3 = tte_smlad(rB, w02, a3);
+        a3 = tte_smlabt(w1, sB, a3);
+        xr += row_step;
+      }
+      direct_put(j, q + (size_t)c, a0, MODE);
+      direct_put(j, q + (size_t)c + 1, a1, MODE);
+      direct_put(j, q + (size_t)c + 2, a2, MODE);
+      direct_put(j, q + (size_t)c + 3, a3, MODE);
+    }
+  }
+#endif
   for (; c + 4 <= n; c += 4) {
     int32_t a0 = j->z, a1 = j->z, a2 = j->z, a3 = j->z;
     const int8_t* wr = j->w;
@@ -333,6 +374,11 @@ static void direct_job_init(const tte_conv_params* p, int32_t o, const int8_t* x
   j->ipg = ipg;
   j->z = -p->x_zero * sum;
   tte_rq_init(p, o, &j->rq);
+#if TTE_PW_DSP
+  j->fast = p->requant == TTE_REQUANT_FP32 && tte_rq_fast_ok(&j->rq);
+#else
+  j->fast = 0;
+#endif
 }
 
 /* The direct fast path for p's windows, or 0 if it does not apply (weights too many for the stack). */

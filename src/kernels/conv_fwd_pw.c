@@ -11,6 +11,10 @@
  * in int32): the accumulators start at -zx * sum_i w. Weight rows are read in place (slot == NULL) or
  * gathered on the stack (split weights, up to TTE_PW_MAXC input channels; wider split convs take
  * conv_generic).
+ *
+ * On cores with the DSP extension, FP32-requantized convs (the .pkl models) take a second loop instead
+ * (pw_run_dsp below: the block's input expanded once to int16 pairs and read by every output channel, SMLAD,
+ * and a shorter exact requantization), near one instruction per MAC in its inner loop.
  */
 #include <string.h>
 
@@ -18,61 +22,14 @@
 
 #define TTE_PW_MAXC 512
 
-/* Cortex-M DSP extension (ARMv7E-M): input channels are taken in pairs (i, i + 1). The weights of the two
+/* The register-blocked loop on the Cortex-M DSP extension (ARMv7E-M; TFLITE requantization, and what
+ * pw_run_dsp does not take): input channels are taken in pairs (i, i + 1). The weights of the two
  * output channels are packed per pair as int16 halves, (w0[i], w0[i+1]) and (w1[i], w1[i+1]); four pixels
  * of channels i and i + 1 (two word loads) are rearranged into the four int16 pairs (x_i[c], x_i+1[c])
  * with PKHBT / PKHTB and SXTB16, and each pair is accumulated by SMLAD (x_i * w_i + x_i+1 * w_i+1 + acc:
  * the same exact integer products and sums as the portable loop, in another order). An odd last channel
  * takes SMLABB / SMLABT. Other targets use the portable loop. TTE_PW_DSP_EMULATE (tests only) compiles
- * the same loop with C versions of the instructions, so that the host tests check it. */
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_PW_DSP_EMULATE)
-#include <arm_acle.h>
-#define TTE_PW_DSP 1
-/* bytes 0, 1 of a and bytes 2, 3 of b << 16 | bytes 2, 3 of a >> 16 and bytes 2, 3 of b */
-static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) {
-  uint32_t r;
-  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) {
-  uint32_t r;
-  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-  return r;
-}
-static inline int32_t tte_sxtb16(uint32_t a) { return (int32_t)__sxtb16((int8x4_t)a); }
-static inline int32_t tte_sxtb16_ror8(uint32_t a) {
-  uint32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
-  return (int32_t)r;
-}
-#define tte_smlad(x, w, acc) __smlad((int16x2_t)(x), (int16x2_t)(w), (acc))
-#define tte_smlabb(x, w, acc) __smlabb((x), (w), (acc))
-#define tte_smlabt(x, w, acc) __smlabt((x), (w), (acc))
-#elif defined(TTE_PW_DSP_EMULATE)
-#define TTE_PW_DSP 1
-static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) { return (a & 0xffffu) | (b << 16); }
-static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) { return (b & 0xffff0000u) | (a >> 16); }
-static inline int32_t tte_half(int32_t lo, int32_t hi) { return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16)); }
-static inline int32_t tte_sxtb16(uint32_t a) { return tte_half((int8_t)(a & 0xff), (int8_t)((a >> 16) & 0xff)); }
-static inline int32_t tte_sxtb16_ror8(uint32_t a) { return tte_sxtb16((a >> 8) | (a << 24)); }
-static inline int32_t tte_lo16(int32_t v) { return (int16_t)((uint32_t)v & 0xffffu); }
-static inline int32_t tte_hi16(int32_t v) { return (int16_t)((uint32_t)v >> 16); }
-static inline int32_t tte_smlad(int32_t x, int32_t w, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w)) + (uint32_t)(tte_hi16(x) * tte_hi16(w)));
-}
-static inline int32_t tte_smlabb(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w))); }
-static inline int32_t tte_smlabt(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_hi16(w))); }
-#else
-#define TTE_PW_DSP 0
-#endif
-#if TTE_PW_DSP
-/* Four consecutive int8 (any alignment: Cortex-M7 and the host allow unaligned word loads). */
-static inline uint32_t tte_load4(const int8_t* p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-#endif
+ * the same loops with C versions of the instructions (conv_internal.h), so that the host tests check them. */
 
 typedef struct {
   int32_t rows, cols;    /* window size (rows of `cols` pixels) */
@@ -220,6 +177,241 @@ TTE_SPECIALIZE void pw_run(const tte_conv_params* p, const pw_geom* g, const int
   }
 }
 
+#if TTE_PW_DSP
+/* ---- The Cortex-M DSP path of the FP32 requantization (the .pkl models' arithmetic)
+ *
+ * Blocks of four pixels of one row: the block's input is expanded ONCE into xe (int16 pairs, the zero point
+ * already subtracted: x - zx lies in [-255, 255]), then every output channel reads it: per group of four input
+ * channels i..i+3, one word of weights (w_i, w_i+1, w_i+2, w_i+3) gives the pairs (w_i, w_i+2) and
+ * (w_i+1, w_i+3) by SXTB16 and SXTB16 ROR 8, and eight SMLAD add them against the pairs (x_i, x_i+2) and
+ * (x_i+1, x_i+3) of the four pixels. Integer sums are exact, so the accumulators equal the portable loop's.
+ * xe layout per channel group: words 0..3 = (x_i - zx, x_i+2 - zx) of pixels 0..3, words 4..7 = (x_i+1 - zx,
+ * x_i+3 - zx); channels past cin and pixels past the block's end are 0 (they add 0 * w).
+ * The requantization is tte_rq_fp32's in fewer instructions (pw_rq); split weights (slot tables) are gathered
+ * TTE_PW_WROWS bytes of rows at a time (the input blocks are expanded once per such chunk). Inner loop on the
+ * Cortex-M7: 15 instructions per 16 MACs (LDR, 2 SXTB16, 4 LDRD, 8 SMLAD); per output 9 more (VMOV, VCVT,
+ * VADD, VMUL, VCVTR, VMOV, QADD, SSAT, STRB) and a share of the per-channel loop. */
+#define TTE_PW_XCH 576   /* input channels of the expanded block (MCUNet's widest; 4.5 KB of stack, 8 B each) */
+#define TTE_PW_WROWS 768 /* bytes of gathered weight rows (split weights) */
+
+static void pw_expand(const int8_t* xi, size_t xp, int32_t cin, int32_t n, int32_t zx, uint64_t* xe) {
+  const uint32_t zz = (uint32_t)(uint16_t)(int16_t)zx * 0x10001u;
+  int32_t i = 0;
+  if (n == 4) {
+    for (; i + 4 <= cin; i += 4) {
+      const uint32_t xa = tte_load4(xi), xb = tte_load4(xi + xp), xc = tte_load4(xi + 2 * xp), xd = tte_load4(xi + 3 * xp);
+      uint32_t lo = tte_pkhbt16(xa, xc), hi = tte_pkhtb16(xc, xa); /* a0 a1 c0 c1, a2 a3 c2 c3 */
+      xe[0] = tte_ssub16((uint32_t)tte_sxtb16(lo), zz) | (uint64_t)tte_ssub16((uint32_t)tte_sxtb16_ror8(lo), zz) << 32;
+      xe[1] = tte_ssub16((uint32_t)tte_sxtb16(hi), zz) | (uint64_t)tte_ssub16((uint32_t)tte_sxtb16_ror8(hi), zz) << 32;
+      lo = tte_pkhbt16(xb, xd);
+      hi = tte_pkhtb16(xd, xb);
+      xe[2] = tte_ssub16((uint32_t)tte_sxtb16(lo), zz) | (uint64_t)tte_ssub16((uint32_t)tte_sxtb16_ror8(lo), zz) << 32;
+      xe[3] = tte_ssub16((uint32_t)tte_sxtb16(hi), zz) | (uint64_t)tte_ssub16((uint32_t)tte_sxtb16_ror8(hi), zz) << 32;
+      xe += 4;
+      xi += 4 * xp;
+    }
+  }
+  for (; i < cin; i += 4) { /* the last channels, or a short block: element by element */
+    for (int32_t k = 0; k < 2; ++k)
+      for (int32_t c = 0; c < 4; ++c) {
+        const int32_t l = c < n && i + k < cin ? xi[(size_t)k * xp + (size_t)c] - zx : 0;
+        const int32_t h = c < n && i + k + 2 < cin ? xi[(size_t)(k + 2) * xp + (size_t)c] - zx : 0;
+        const uint64_t pair = (uint32_t)(uint16_t)(int16_t)l | ((uint32_t)(uint16_t)(int16_t)h << 16);
+        const int32_t e = k * 2 + c / 2;
+        xe[e] = (c & 1) ? (xe[e] & 0xffffffffu) | pair << 32 : pair;
+      }
+    xe += 4;
+    xi += 4 * xp;
+  }
+}
+
+/* The four accumulators of one output channel (weights w[0..cin)) over an expanded block. */
+TTE_SPECIALIZE void pw_dot4(const int8_t* w, int32_t cin, const uint64_t* xe, int32_t* acc) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int8_t* we = w + (cin & ~3);
+  const int32_t rest = cin & 3;
+  while (w != we) {
+    const uint32_t wv = tte_load4(w);
+    const int32_t u = tte_sxtb16(wv), v = tte_sxtb16_ror8(wv);
+    uint32_t t0, t1;
+    tte_ldrd(xe, &t0, &t1);
+    a0 = tte_smlad((int32_t)t0, u, a0);
+    a1 = tte_smlad((int32_t)t1, u, a1);
+    tte_ldrd(xe + 1, &t0, &t1);
+    a2 = tte_smlad((int32_t)t0, u, a2);
+    a3 = tte_smlad((int32_t)t1, u, a3);
+    tte_ldrd(xe + 2, &t0, &t1);
+    a0 = tte_smlad((int32_t)t0, v, a0);
+    a1 = tte_smlad((int32_t)t1, v, a1);
+    tte_ldrd(xe + 3, &t0, &t1);
+    a2 = tte_smlad((int32_t)t0, v, a2);
+    a3 = tte_smlad((int32_t)t1, v, a3);
+    w += 4;
+    xe += 4;
+  }
+  if (rest) { /* the last 1..3 weights, zero-extended to a word (never read past the row) */
+    uint32_t wv = (uint8_t)w[0];
+    if (rest > 1) wv |= (uint32_t)(uint8_t)w[1] << 8;
+    if (rest > 2) wv |= (uint32_t)(uint8_t)w[2] << 16;
+    const int32_t u = tte_sxtb16(wv), v = tte_sxtb16_ror8(wv);
+    a0 = tte_smlad((int32_t)(uint32_t)xe[0], u, a0);
+    a1 = tte_smlad((int32_t)(uint32_t)(xe[0] >> 32), u, a1);
+    a2 = tte_smlad((int32_t)(uint32_t)xe[1], u, a2);
+    a3 = tte_smlad((int32_t)(uint32_t)(xe[1] >> 32), u, a3);
+    a0 = tte_smlad((int32_t)(uint32_t)xe[2], v, a0);
+    a1 = tte_smlad((int32_t)(uint32_t)(xe[2] >> 32), v, a1);
+    a2 = tte_smlad((int32_t)(uint32_t)xe[3], v, a2);
+    a3 = tte_smlad((int32_t)(uint32_t)(xe[3] >> 32), v, a3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+/* tte_rq_fp32 with finite bias and eff (so f is never NaN): f = ((float)acc + bias) * eff as there, then
+ * v = sat32(rint(f)) +sat y_zero (VCVTR rounds to nearest even like rintf and saturates; QADD saturates):
+ * while |rint(f)| < 2^23 the reference's float addition rint(f) + y_zero is exact, so both see the same
+ * integer; beyond, both are out of range on the same side. y = clamp(v, AMIN, AMAX) (one SSAT for the full
+ * range), in range iff y == v. Returns the in-range bit. */
+TTE_SPECIALIZE uint32_t pw_rq(int32_t acc, float bias, float eff, int32_t yz, int8_t* y, const int32_t AMIN,
+                              const int32_t AMAX) {
+  const int32_t v = tte_qadd(tte_cvtr(((float)acc + bias) * eff), yz);
+  const int32_t c = AMIN == -128 && AMAX == 127 ? tte_ssat8(v) : v < AMIN ? AMIN : v > AMAX ? AMAX : v;
+  *y = (int8_t)c;
+  return c == v;
+}
+
+static int pw_finite(const tte_conv_params* p) {
+  for (int32_t o = 0; o < p->cout; ++o) {
+    const float b = p->bias_f32 ? p->bias_f32[o] : (float)p->bias_i32[o], e = p->eff[o];
+    if (!(b - b == 0.0f && e - e == 0.0f)) return 0; /* inf - inf and NaN - NaN are NaN */
+  }
+  return 1;
+}
+
+/* Everything a block reads, copied out of p (stores through y could alias p's fields otherwise). */
+typedef struct {
+  const int8_t* w;          /* weight rows of output channels o0.., cin apart */
+  const float *bias_f32, *eff;
+  const int32_t* bias_i32;
+  int32_t cin, no, o0, yz;  /* no output channels from o0 */
+  size_t y_plane;
+} pw_dsp;
+
+/* The four outputs of every output channel o0 + o (o < no) of one expanded block: y[q + o * y_plane..], mask
+ * bits (when MASK) at the same indices. */
+TTE_SPECIALIZE void pw_block(const pw_dsp* dp, const uint64_t* xe, int8_t* y, uint8_t* mask, size_t q,
+                             const int32_t AMIN, const int32_t AMAX, const int MASK) {
+  const pw_dsp d = *dp;
+  const int8_t* w = d.w;
+  const float* bf = d.bias_f32 ? d.bias_f32 + d.o0 : NULL;
+  const int32_t* bi = d.bias_i32 + (bf ? 0 : d.o0);
+  const float* eff = d.eff + d.o0;
+  for (int32_t o = 0; o < d.no; ++o) {
+    int32_t acc[4];
+    pw_dot4(w, d.cin, xe, acc);
+    const float bias = bf ? bf[o] : (float)bi[o], e = eff[o];
+    int8_t* yq = y + q;
+    uint32_t bits = pw_rq(acc[0], bias, e, d.yz, yq, AMIN, AMAX);
+    bits |= pw_rq(acc[1], bias, e, d.yz, yq + 1, AMIN, AMAX) << 1;
+    bits |= pw_rq(acc[2], bias, e, d.yz, yq + 2, AMIN, AMAX) << 2;
+    bits |= pw_rq(acc[3], bias, e, d.yz, yq + 3, AMIN, AMAX) << 3;
+    if (MASK) {
+      if ((q & 3) == 0) { /* one nibble of one byte */
+        const uint32_t sh = (uint32_t)(q & 4);
+        mask[q >> 3] = (uint8_t)((mask[q >> 3] & ~(0xfu << sh)) | (bits << sh));
+      } else {
+        for (int32_t c = 0; c < 4; ++c) tte_set_mask(mask, q + (size_t)c, (int)((bits >> c) & 1u));
+      }
+    }
+    w += d.cin;
+    q += d.y_plane;
+  }
+}
+
+/* A block of n < 4 pixels (the end of a row): the same, output by output. */
+TTE_OUTLINE static void pw_block_short(const pw_dsp* d, const uint64_t* xe, int32_t n, int8_t* y, uint8_t* mask,
+                                       size_t q, int32_t amin, int32_t amax) {
+  const int8_t* w = d->w;
+  for (int32_t o = 0; o < d->no; ++o) {
+    int32_t acc[4];
+    const int32_t oc = d->o0 + o;
+    const float bias = d->bias_f32 ? d->bias_f32[oc] : (float)d->bias_i32[oc];
+    pw_dot4(w, d->cin, xe, acc);
+    for (int32_t c = 0; c < n; ++c) {
+      const uint32_t bit = pw_rq(acc[c], bias, d->eff[oc], d->yz, y + q + (size_t)c, amin, amax);
+      if (mask) tte_set_mask(mask, q + (size_t)c, (int)bit);
+    }
+    w += d->cin;
+    q += d->y_plane;
+  }
+}
+
+/* One function per instantiation: full range (SSAT) with and without a mask, any range. */
+TTE_OUTLINE static void pw_block_full(const pw_dsp* d, const uint64_t* xe, int8_t* y, size_t q) {
+  pw_block(d, xe, y, NULL, q, -128, 127, 0);
+}
+TTE_OUTLINE static void pw_block_full_mask(const pw_dsp* d, const uint64_t* xe, int8_t* y, uint8_t* mask, size_t q) {
+  pw_block(d, xe, y, mask, q, -128, 127, 1);
+}
+TTE_OUTLINE static void pw_block_range(const pw_dsp* d, const uint64_t* xe, int8_t* y, uint8_t* mask, size_t q,
+                                       int32_t amin, int32_t amax) {
+  if (mask)
+    pw_block(d, xe, y, mask, q, amin, amax, 1);
+  else
+    pw_block(d, xe, y, mask, q, amin, amax, 0);
+}
+
+TTE_OUTLINE static void pw_run_dsp(const tte_conv_params* p, const pw_geom* g, const int8_t* x, int8_t* y, uint8_t* mask) {
+  uint64_t xe[TTE_PW_XCH];
+  int8_t wrows[TTE_PW_WROWS];
+  pw_dsp d;
+  const int32_t cin = p->cin, cout = p->cout, chunk = p->w.slot ? TTE_PW_WROWS / cin : cout;
+  const int full = p->act_min == -128 && p->act_max == 127;
+  d.bias_f32 = p->bias_f32;
+  d.bias_i32 = p->bias_i32;
+  d.eff = p->eff;
+  d.cin = cin;
+  d.yz = p->y_zero;
+  d.y_plane = g->y_plane;
+  for (int32_t o0 = 0; o0 < cout; o0 += chunk) {
+    d.o0 = o0;
+    d.no = cout - o0 < chunk ? cout - o0 : chunk;
+    d.w = p->w.frozen + (size_t)o0 * (size_t)cin;
+    if (p->w.slot) {
+      for (int32_t o = 0; o < d.no; ++o) pw_weight_row(p, o0 + o, wrows + (size_t)o * (size_t)cin);
+      d.w = wrows;
+    }
+    for (int32_t r = 0; r < g->rows; ++r) {
+      const int8_t* xr = x + g->x0 + (size_t)r * g->x_row;
+      const size_t q0 = g->y0 + (size_t)r * g->y_row + (size_t)o0 * g->y_plane;
+      for (int32_t c = 0; c < g->cols; c += 4) {
+        const int32_t n = g->cols - c < 4 ? g->cols - c : 4;
+        pw_expand(xr + c, g->x_plane, cin, n, p->x_zero, xe);
+        if (n < 4)
+          pw_block_short(&d, xe, n, y, mask, q0 + (size_t)c, p->act_min, p->act_max);
+        else if (!full)
+          pw_block_range(&d, xe, y, mask, q0 + (size_t)c, p->act_min, p->act_max);
+        else if (mask)
+          pw_block_full_mask(&d, xe, y, mask, q0 + (size_t)c);
+        else
+          pw_block_full(&d, xe, y, q0 + (size_t)c);
+      }
+    }
+  }
+}
+
+/* The DSP path for p, or 0 (TFLITE requantization, more than TTE_PW_XCH input channels, split rows longer than
+ * TTE_PW_WROWS, a non-finite bias or scale: the register-blocked loop then). */
+static int pw_try_dsp(const tte_conv_params* p, const pw_geom* g, const int8_t* x, int8_t* y, uint8_t* mask) {
+  if (p->requant != TTE_REQUANT_FP32 || p->cin > TTE_PW_XCH || (p->w.slot && p->cin > TTE_PW_WROWS) || !pw_finite(p))
+    return 0;
+  pw_run_dsp(p, g, x, y, mask);
+  return 1;
+}
+#endif
+
 TTE_HOT static void pw_run_fp32(const tte_conv_params* p, const pw_geom* g, const int8_t* x, int8_t* y,
                                 uint8_t* mask) {
   pw_run(p, g, x, y, mask, TTE_REQUANT_FP32);
@@ -248,6 +440,9 @@ int tte_internal_conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_
     g.rows = 1;
   }
   if (g.rows > 0 && g.cols > 0) {
+#if TTE_PW_DSP
+    if (pw_try_dsp(p, &g, x, y, mask)) return 1;
+#endif
     if (p->requant == TTE_REQUANT_TFLITE)
       pw_run_tflite(p, &g, x, y, mask);
     else

@@ -1,11 +1,13 @@
 /*
  * conv_internal.h - internals shared by the kernel files (not part of the kernel API): the
  * requantization of one int32 accumulator in both modes (TTE_REQUANT_FP32 / TTE_REQUANT_TFLITE),
- * TFLite's MultiplyByQuantizedMultiplier inline, mask bits, and the entry of the pointwise forward fast
- * path (conv_fwd_pw.c) that conv_fwd.c dispatches to.
+ * TFLite's MultiplyByQuantizedMultiplier inline, mask bits, the Cortex-M DSP instructions of the fast
+ * paths (with their C emulation for the host tests), and the entry of the pointwise forward fast path
+ * (conv_fwd_pw.c) that conv_fwd.c dispatches to.
  *
- * Every forward path of every kernel requantizes through tte_rq_fp32 / tte_rq_tflite, so all paths
- * share one definition of the arithmetic. The fast paths take the mode as a compile-time constant
+ * Every forward path of every kernel requantizes through tte_rq_fp32 / tte_rq_tflite, or on DSP cores
+ * through tte_rq_fp32_fast / conv_fwd_pw.c's pw_rq, which are proven equal to tte_rq_fp32 where they are
+ * used (finite bias and scale) and tested against it. The fast paths take the mode as a compile-time constant
  * (TTE_SPECIALIZE bodies instantiated per mode), so no per-pixel branch on the mode remains.
  */
 #ifndef TTE_CONV_INTERNAL_H_
@@ -13,6 +15,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/tte_kernels.h"
 
@@ -104,6 +107,118 @@ static inline void tte_set_mask(uint8_t* mask, size_t n, int bit) {
   else
     mask[n >> 3] = (uint8_t)(mask[n >> 3] & ~(1u << (n & 7)));
 }
+
+/* ---- Cortex-M DSP extension (ARMv7E-M) instructions used by the fast paths (conv_fwd_pw.c, conv_fwd.c):
+ * PKHBT / PKHTB, SXTB16, SMLAD, SSUB16, QADD, SSAT, LDRD, VCVTR. TTE_PW_DSP_EMULATE (tests only:
+ * tests/kernels/conv_fwd_dsp_emulated.c) compiles the same loops with C versions of the instructions, so that the
+ * host tests check them. Other targets use the portable loops (TTE_PW_DSP 0). */
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_PW_DSP_EMULATE)
+#include <arm_acle.h>
+#define TTE_PW_DSP 1
+/* bytes 0, 1 of a and bytes 2, 3 of b << 16 | bytes 2, 3 of a >> 16 and bytes 2, 3 of b */
+static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+}
+static inline int32_t tte_sxtb16(uint32_t a) { return (int32_t)__sxtb16((int8x4_t)a); }
+static inline int32_t tte_sxtb16_ror8(uint32_t a) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
+  return (int32_t)r;
+}
+#define tte_smlad(x, w, acc) __smlad((int16x2_t)(x), (int16x2_t)(w), (acc))
+#define tte_ssub16(a, b) ((uint32_t)__ssub16((int16x2_t)(a), (int16x2_t)(b)))
+#define tte_qadd(a, b) __qadd((a), (b))
+/* the two words of *p (one LDRD: GCC splits 64-bit loads into two LDR for the Cortex-M7) */
+static inline void tte_ldrd(const uint64_t* p, uint32_t* lo, uint32_t* hi) {
+  __asm__("ldrd %0, %1, %2" : "=r"(*lo), "=r"(*hi) : "m"(*p));
+}
+static inline int32_t tte_ssat8(int32_t a) {
+  int32_t r;
+  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(a));
+  return r;
+}
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+/* VCVTR: float to int32, rounding as FPSCR says (to nearest even: rintf's), saturating (NaN: 0) */
+static inline int32_t tte_cvtr(float f) {
+  int32_t r;
+  __asm__("vcvtr.s32.f32 %0, %1" : "=t"(r) : "t"(f));
+  return r;
+}
+#else
+static inline int32_t tte_cvtr(float f) {
+  return f >= 2147483648.0f ? INT32_MAX : f < -2147483648.0f ? INT32_MIN : (int32_t)rintf(f);
+}
+#endif
+#define tte_smlabb(x, w, acc) __smlabb((x), (w), (acc))
+#define tte_smlabt(x, w, acc) __smlabt((x), (w), (acc))
+#elif defined(TTE_PW_DSP_EMULATE)
+#define TTE_PW_DSP 1
+static inline uint32_t tte_pkhbt16(uint32_t a, uint32_t b) { return (a & 0xffffu) | (b << 16); }
+static inline uint32_t tte_pkhtb16(uint32_t b, uint32_t a) { return (b & 0xffff0000u) | (a >> 16); }
+static inline int32_t tte_half(int32_t lo, int32_t hi) { return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16)); }
+static inline int32_t tte_sxtb16(uint32_t a) { return tte_half((int8_t)(a & 0xff), (int8_t)((a >> 16) & 0xff)); }
+static inline int32_t tte_sxtb16_ror8(uint32_t a) { return tte_sxtb16((a >> 8) | (a << 24)); }
+static inline int32_t tte_lo16(int32_t v) { return (int16_t)((uint32_t)v & 0xffffu); }
+static inline int32_t tte_hi16(int32_t v) { return (int16_t)((uint32_t)v >> 16); }
+static inline int32_t tte_smlad(int32_t x, int32_t w, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w)) + (uint32_t)(tte_hi16(x) * tte_hi16(w)));
+}
+static inline uint32_t tte_ssub16(uint32_t a, uint32_t b) {
+  return (uint32_t)(uint16_t)(int16_t)(tte_lo16((int32_t)a) - tte_lo16((int32_t)b)) |
+         ((uint32_t)(uint16_t)(int16_t)(tte_hi16((int32_t)a) - tte_hi16((int32_t)b)) << 16);
+}
+static inline int32_t tte_qadd(int32_t a, int32_t b) {
+  const int64_t v = (int64_t)a + b;
+  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+static inline int32_t tte_ssat8(int32_t a) { return a < -128 ? -128 : a > 127 ? 127 : a; }
+static inline void tte_ldrd(const uint64_t* p, uint32_t* lo, uint32_t* hi) {
+  *lo = (uint32_t)*p;
+  *hi = (uint32_t)(*p >> 32);
+}
+/* VCVTR on finite inputs (the only ones it gets): round to nearest even, saturate */
+static inline int32_t tte_cvtr(float f) {
+  return f >= 2147483648.0f ? INT32_MAX : f < -2147483648.0f ? INT32_MIN : (int32_t)rintf(f);
+}
+static inline int32_t tte_smlabb(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_lo16(w))); }
+static inline int32_t tte_smlabt(int32_t x, int32_t w, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(tte_lo16(x) * tte_hi16(w))); }
+#else
+#define TTE_PW_DSP 0
+#endif
+#if TTE_PW_DSP
+/* Four consecutive int8 (any alignment: Cortex-M7 and the host allow unaligned word loads). */
+static inline uint32_t tte_load4(const int8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+#endif
+
+
+#if TTE_PW_DSP
+/* tte_rq_fp32 in fewer instructions, for the full range [-128, 127] and finite bias and eff (tte_rq_fast_ok;
+ * then f below is never NaN): f = ((float)acc + bias) * eff as there, v = sat32(rint(f)) +sat y_zero (VCVTR
+ * rounds to nearest even like rintf and saturates, QADD saturates), y = SSAT(v, 8), in range iff y == v. While
+ * |rint(f)| < 2^23 the reference's float addition rint(f) + y_zero is exact, so both see the same integer;
+ * beyond, both are out of range on the same side. */
+static inline int tte_rq_fast_ok(const tte_rq* r) {
+  return r->act_min == -128 && r->act_max == 127 && r->bias - r->bias == 0.0f &&
+         r->eff - r->eff == 0.0f; /* inf - inf and NaN - NaN are NaN */
+}
+static inline int8_t tte_rq_fp32_fast(int32_t acc, const tte_rq* r, int* in_range) {
+  const int32_t v = tte_qadd(tte_cvtr(((float)acc + r->bias) * r->eff), r->y_zero);
+  const int32_t c = tte_ssat8(v);
+  *in_range = c == v;
+  return (int8_t)c;
+}
+#endif
 
 /* The pointwise forward fast path (conv_fwd_pw.c) for p's windows, or 0 if it does not apply. */
 int tte_internal_conv_pointwise(const tte_conv_params* p, const int8_t* x, int8_t* y, uint8_t* mask);

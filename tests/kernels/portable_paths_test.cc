@@ -207,7 +207,14 @@ void ForwardFixedShapes(ConvFn conv) {
       {15, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 9, 11, false, true},      {1, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 5, 8, false, false},
       {1, 64, 10, 4, 2, 2, 4, 5, 1, 2, 1, 49, 10, false, false},   {1, 40, 10, 4, 2, 1, 4, 5, 1, 2, 1, 49, 10, false, false},
       {8, 8, 3, 3, 2, 2, 0, 1, 0, 1, 8, 48, 48, true, false},      {16, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1, 32, 32, false, false},
-      {64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64, 25, 5, true, true}};
+      {64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64, 25, 5, true, true},
+      // the DSP pointwise path's edges: 576 input channels (its block limit), split weights gathered in several
+      // chunks of rows (768 / cin output channels each, one for 576), channel tails cin % 4 = 1, 2, 3, short
+      // pixel blocks
+      {576, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 3, 3, false, false},    {576, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 5, false, true},
+      {577, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 2, false, false},
+      {200, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 4, 4, false, true},    {97, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 7, 3, false, true},
+      {6, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 20, 23, false, false},   {7, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3, false, false}};
   const uint32_t seed = TestSeed();
   int n = 0;
   for (const Shape& sh : shapes) {
@@ -247,6 +254,33 @@ void ForwardFixedShapes(ConvFn conv) {
       ASSERT_EQ(FirstBitDifference(m_ref.data(), m.data(), 1, m.size()), -1) << s.ToString() << WindowString(p);
     }
   }
+}
+
+// Non-finite biases and scales (a diverged fp32 master bias): the DSP pointwise path leaves such convs to the
+// register-blocked loop, which follows tte_rq_fp32's NaN / infinity rules; outputs and masks equal the portable
+// path's.
+TEST(PortablePaths, ForwardNonFiniteRequantDspLoop) {
+  const float kOdd[] = {INFINITY, -INFINITY, NAN, 3.0e38f};
+  Sweep(TestIterations(60), [&](std::mt19937& rng) -> std::string {
+    ConvSpec s = RandomPointwise(rng);
+    s.bias = BiasKind::kF32;
+    ConvCase c(s, rng);
+    tte_conv_params p = c.params;
+    std::vector<float> bias(p.bias_f32, p.bias_f32 + s.cout), eff(p.eff, p.eff + s.cout);
+    const int32_t o = Uniform(rng, 0, s.cout - 1);
+    (Chance(rng, 0.5) ? bias : eff)[static_cast<size_t>(o)] = kOdd[Uniform(rng, 0, 3)];
+    p.bias_f32 = bias.data();
+    p.eff = eff.data();
+    const size_t out_n = (size_t)s.cout * p.out_buf.h * p.out_buf.w;
+    std::vector<int8_t> y_ref = Garbage<int8_t>(rng, out_n), y = y_ref;
+    std::vector<uint8_t> m_ref = Garbage<uint8_t>(rng, (out_n + 7) / 8), m = m_ref;
+    tte_conv_s8(&p, c.x.data(), y_ref.data(), m_ref.data());
+    tte_emu_conv_s8(&p, c.x.data(), y.data(), m.data());
+    if (FirstBitDifference(y_ref.data(), y.data(), 1, y.size()) >= 0 ||
+        FirstBitDifference(m_ref.data(), m.data(), 1, m.size()) >= 0)
+      return "differs: " + s.ToString();
+    return "";
+  });
 }
 
 TEST(PortablePaths, ForwardFixedShapes) { ForwardFixedShapes(tte_conv_s8); }
