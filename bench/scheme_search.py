@@ -7,7 +7,8 @@ reference shipped (49kb ... 148kb) its planned peak SRAM (`tte plan --json`) is 
 schemes train with the same recipe and seeds and are evaluated on the Fashion-MNIST test images; `tte search
 --sweep` writes the frontier. Part `backbone`: the same for the default backbone learning classes 5-9 (the demo),
 against the demo's hand-made scheme (models/default-backbone.scheme.json) at its planned SRAM.
-Writes each table between its markers in docs/search.md. Every number comes from the tte binary.
+Writes each table between its markers in docs/search.md and the frontier plot (both columns against planned SRAM)
+to OUT/PART/frontier.svg. Every number comes from the tte binary.
 
 The searches use `tte search --verify` (candidates measured on the proxy split; `--no-verify`: the predicted winner).
 
@@ -44,6 +45,46 @@ class Part:
     def __init__(self, key, model, analysis_args, baselines, plan_args, recipe, marker):
         self.key, self.model, self.analysis_args, self.baselines = key, model, analysis_args, baselines
         self.plan_args, self.recipe, self.marker = plan_args, recipe, marker
+
+
+def frontier_svg(title, series, path):
+    """Accuracy against planned peak SRAM: one polyline per series (name -> [(bytes, mean, sd or None)]), error bars
+    of one standard deviation; written as a self-contained SVG (no plotting library needed)."""
+    pts = [p for v in series.values() for p in v if p[1] is not None]
+    if not pts:
+        return
+    W, H, L, R, T, B = 640, 400, 60, 150, 30, 45
+    x0, x1 = min(p[0] for p in pts) / 1024, max(p[0] for p in pts) / 1024
+    y0, y1 = min(p[1] - (p[2] or 0) for p in pts), max(p[1] + (p[2] or 0) for p in pts)
+    x0, x1, y0, y1 = x0 - 5, x1 + 5, y0 - 0.5, y1 + 0.5
+    X = lambda kb: L + (kb - x0) / (x1 - x0) * (W - L - R)
+    Y = lambda acc: T + (y1 - acc) / (y1 - y0) * (H - T - B)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{W / 2}" y="18" text-anchor="middle">{title}</text>',
+           f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
+           f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
+           f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">planned peak SRAM (KB, tte plan)</text>',
+           f'<text x="14" y="{(T + H - B) / 2}" transform="rotate(-90 14 {(T + H - B) / 2})" text-anchor="middle">'
+           'top-1 % (test split, seed mean)</text>']
+    for i in range(6):
+        kb, acc = x0 + i * (x1 - x0) / 5, y0 + i * (y1 - y0) / 5
+        out.append(f'<text x="{X(kb)}" y="{H - B + 16}" text-anchor="middle">{kb:.0f}</text>')
+        out.append(f'<text x="{L - 6}" y="{Y(acc) + 4}" text-anchor="end">{acc:.1f}</text>')
+    for k, (name, v) in enumerate(series.items()):
+        color = ["#1f77b4", "#d62728", "#2ca02c"][k % 3]
+        v = [p for p in v if p[1] is not None]
+        out.append(f'<polyline fill="none" stroke="{color}" points="' +
+                   " ".join(f"{X(b / 1024):.1f},{Y(m):.1f}" for b, m, _ in v) + '"/>')
+        for b, m, sd in v:
+            if sd:
+                out.append(f'<line x1="{X(b / 1024):.1f}" y1="{Y(m - sd):.1f}" x2="{X(b / 1024):.1f}" '
+                           f'y2="{Y(m + sd):.1f}" stroke="{color}"/>')
+            out.append(f'<circle cx="{X(b / 1024):.1f}" cy="{Y(m):.1f}" r="4" fill="{color}"/>')
+        out.append(f'<circle cx="{W - R + 15}" cy="{T + 20 * k + 10}" r="4" fill="{color}"/>')
+        out.append(f'<text x="{W - R + 25}" y="{T + 20 * k + 14}">{name}</text>')
+    out.append("</svg>")
+    open(path, "w").write("\n".join(out) + "\n")
 
 
 def bench(a, part, log):
@@ -110,6 +151,20 @@ def bench(a, part, log):
         ok = [x for x in v if x is not None]
         return statistics.mean(ok) if ok else float("nan")
 
+    def sd(v):
+        ok = [x for x in v if x is not None]
+        return statistics.stdev(ok) if len(ok) > 1 else None
+
+    svg = os.path.join(out, "frontier.svg")
+    frontier_svg(f"{part.key}: searched vs shipped schemes",
+                 {"shipped / hand-made": [(r["budget"], mean(results[r["name"] + "/shipped"]) if any(
+                      x is not None for x in results[r["name"] + "/shipped"]) else None, sd(results[r["name"] + "/shipped"]))
+                                          for r in rows],
+                  "searched (tte search --verify)" if not a.no_verify else "searched":
+                      [(r["report"]["planned_peak_sram_bytes"], mean(results[r["name"] + "/searched"]) if any(
+                          x is not None for x in results[r["name"] + "/searched"]) else None,
+                        sd(results[r["name"] + "/searched"])) for r in rows]}, svg)
+    print(f"{part.key}: frontier plot {svg}", flush=True)
     lines = ["| scheme to beat | budget (its planned peak SRAM) | its top-1 % | searched top-1 % | difference (points) "
              "| searched: planned peak | searched: what is trained | predicted gain (proxy split) "
              "| measured gain (proxy split) |",
