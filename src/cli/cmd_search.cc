@@ -81,6 +81,7 @@ int RunSearch(const SearchCmd& o) {
         return Fail("search", InvalidArgument("--verify-limits: '" + item + "' is not a layer count (or -1: no limit)"));
       limits.push_back(static_cast<int>(v));
     }
+    if (limits.empty()) return Fail("search", InvalidArgument("--verify-limits: give at least one limit, e.g. 0,2,-1"));
     auto p = ProxySetupFromAnalysis(aj, apath, o.model, Fnv1a64(bytes->data(), bytes->size()), *opt, o.threads);
     if (!p.ok()) return Fail("search", p.status());
     proxy = std::move(*p);

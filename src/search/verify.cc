@@ -87,6 +87,7 @@ Result<VerifyResult> SearchAndVerify(SchemeSearcher& searcher, int64_t budget, c
                                      const ir::Graph& g, const AnalysisTable& table, const ProxySetup& proxy,
                                      const std::string& cache_dir, const std::function<void(const std::string&)>& log) {
   VerifyResult out;
+  if (limits.empty()) return InvalidArgument("verification needs at least one limit on weight-trained layers");
   std::vector<SearchResult> searches;
   char line[512];
   int64_t planned = 0;

@@ -174,6 +174,11 @@ TEST_F(AnalyzeSearch, VerifyMeasuresEachCandidateAndKeepsTheBestMeasured) {
   auto other = RunCommand(search + " --no-qas");
   EXPECT_EQ(other.exit_code, 1) << other.output;
   EXPECT_NE(other.output.find("settings.qas"), std::string::npos) << other.output;
+  std::string no_limits = search;
+  no_limits.replace(no_limits.find("--verify-limits 0,1,-1"), 22, "--verify-limits ''");
+  auto none = RunCommand(no_limits);
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_NE(none.output.find("--verify-limits: give at least one limit"), std::string::npos) << none.output;
 }
 
 TEST_F(AnalyzeSearch, ImpossibleBudgetAndForeignAnalysisFailClearly) {
